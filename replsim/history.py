@@ -1,0 +1,143 @@
+"""What happened: every client operation and cluster event, and measures derived from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .node import Node
+
+OK, FAIL, INFO, PENDING = "ok", "fail", "info", "pending"
+
+
+@dataclass(slots=True)
+class Op:
+    """One client operation: a read or a write, when it started and ended, and how.
+
+    ``outcome`` is ``"ok"``, ``"fail"`` (refused; it had no effect), ``"pending"``
+    (waiting for replica acknowledgements) or ``"info"`` (unknown: the node crashed
+    before answering, like Jepsen's indeterminate operations).
+    """
+
+    id: int
+    kind: str
+    node: str
+    key: Any
+    value: Any
+    invoke: float
+    complete: float | None = None
+    outcome: str = PENDING
+    lsn: int | None = None
+    epoch: int | None = None
+    error: str | None = None
+
+    def __repr__(self) -> str:
+        end = "…" if self.complete is None else f"{self.complete:.6g}"
+        where = f" lsn={self.lsn}" if self.lsn is not None else ""
+        return (
+            f"Op#{self.id}({self.kind} {self.key!r}={self.value!r} at {self.node!r}, "
+            f"t={self.invoke:.6g}..{end}, {self.outcome}{where})"
+        )
+
+
+class Event(NamedTuple):
+    """A cluster event: crash, recover, partition, cut, heal, promote, fenced, rollback."""
+
+    time: float
+    kind: str
+    node: str | None
+    detail: str
+
+
+class History:
+    """The record of one simulation, and the measures the lessons plot."""
+
+    def __init__(self, nodes: dict[str, Node]) -> None:
+        self.nodes = nodes
+        self.ops: list[Op] = []
+        self.events: list[Event] = []
+        self.leaders: list[tuple[float, str]] = []  # (time, name) each time a leader is appointed
+
+    # --- recording ------------------------------------------------------
+    def op(self, kind: str, node: str, key: Any, value: Any, now: float) -> Op:
+        """Start recording a client operation."""
+        op = Op(len(self.ops), kind, node, key, value, now)
+        self.ops.append(op)
+        return op
+
+    def event(self, now: float, kind: str, node: str | None = None, detail: str = "") -> Event:
+        """Record a cluster event."""
+        ev = Event(now, kind, node, detail)
+        self.events.append(ev)
+        if kind in ("start", "promote"):
+            self.leaders.append((now, node))  # type: ignore[arg-type]
+        return ev
+
+    # --- queries --------------------------------------------------------
+    def writes(self, outcome: str | None = None) -> list[Op]:
+        """Write operations, optionally only those with one outcome."""
+        return [o for o in self.ops if o.kind == "write" and (outcome is None or o.outcome == outcome)]
+
+    def reads(self) -> list[Op]:
+        """Read operations."""
+        return [o for o in self.ops if o.kind == "read"]
+
+    def leader_at(self, t: float) -> str:
+        """The node appointed leader most recently at time ``t``."""
+        name = self.leaders[0][1]
+        for when, who in self.leaders:
+            if when > t:
+                break
+            name = who
+        return name
+
+    def position(self, node: str, times: Any) -> np.ndarray:
+        """Log position (last LSN held) of ``node`` at each of ``times``."""
+        n = self.nodes[node]
+        t = np.frombuffer(n.pos_t, dtype=np.float64)
+        lsn = np.frombuffer(n.pos_lsn, dtype=np.int64)
+        idx = np.searchsorted(t, np.asarray(times, dtype=float), side="right") - 1
+        return lsn[np.clip(idx, 0, None)]
+
+    def lag(self, node: str, times: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Lag of ``node`` behind the leader of the moment: (entries behind, seconds behind).
+
+        Seconds behind = how long ago the leader wrote the oldest entry this node
+        still lacks (0 when it holds everything), like PostgreSQL's replay lag.
+        """
+        times = np.asarray(times, dtype=float)
+        mine = self.position(node, times)
+        behind = np.zeros(len(times), dtype=np.int64)
+        seconds = np.zeros(len(times), dtype=float)
+        for i, t in enumerate(times):
+            ref = self.leader_at(t)
+            if ref == node:
+                continue
+            lead = self.nodes[ref]
+            ref_pos = int(self.position(ref, [t])[0])
+            b = max(ref_pos - int(mine[i]), 0)
+            behind[i] = b
+            if b and int(mine[i]) < len(lead.log.entries):
+                seconds[i] = max(t - lead.log.entries[int(mine[i])].time, 0.0)
+        return behind, seconds
+
+    def write_availability(self, bin_seconds: float = 1.0, until: float | None = None) -> tuple:
+        """Per time bin: (bin starts, share of writes attempted in the bin that were accepted).
+
+        A bin with no write attempts has NaN.
+        """
+        writes = self.writes()
+        end = until if until is not None else max((o.invoke for o in writes), default=0.0)
+        nbins = max(int(np.ceil(end / bin_seconds)), 1)
+        tried = np.zeros(nbins)
+        accepted = np.zeros(nbins)
+        for o in writes:
+            b = min(int(o.invoke // bin_seconds), nbins - 1)
+            tried[b] += 1
+            accepted[b] += o.outcome != FAIL
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(tried > 0, accepted / np.maximum(tried, 1), np.nan)
+        return np.arange(nbins) * bin_seconds, share
