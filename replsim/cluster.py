@@ -83,6 +83,7 @@ class Cluster:
                 leader=leader,
                 followers=list(followers) if n == leader else None,
                 sync_replicas=sync_replicas,
+                broadcast=self.network.broadcast,
             )
             node.on_commit = self._committed
             node.on_event = self._node_event(n)
@@ -142,6 +143,16 @@ class Cluster:
             }
             for n, node in self.nodes.items()
         ]
+
+    def table(self) -> str:
+        """The status as a small text table, one line per node."""
+        rows = [("node", "role", "state", "epoch", "lsn", "behind")]
+        for r in self.status():
+            state = "up" if r["up"] else "DOWN"
+            rows.append((r["node"], r["role"], state, str(r["epoch"]), str(r["lsn"]), str(r["behind"])))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+        return f"t = {self.now:.3f} s\n" + "\n".join(lines)
 
     # --- time -----------------------------------------------------------
     def advance(self, seconds: float) -> None:

@@ -62,6 +62,17 @@ def check_link(delay: float, jitter: float, loss: float) -> None:
         raise ConfigError(f"loss must be in [0, 1), got {loss!r}; to cut a link use partition() or cut()")
 
 
+class _Route:
+    """Internal: one direction between two nodes, with the time its last message arrives."""
+
+    __slots__ = ("link", "tail", "handlers")
+
+    def __init__(self, link: Link, handlers: dict) -> None:
+        self.link = link
+        self.tail = 0.0
+        self.handlers = handlers
+
+
 class Network:
     """Delivers messages between registered nodes after a per-link delay."""
 
@@ -76,11 +87,11 @@ class Network:
         self.sim = sim
         self.default = Link(delay, jitter, loss)
         self.nodes: dict[str, Any] = {}
-        self._links: dict[tuple[str, str], Link] = {}
-        self._tail: dict[tuple[str, str], float] = {}
+        self._routes: dict[tuple[str, str], _Route] = {}
         self._group: dict[str, int] | None = None
         self._cuts: set[tuple[str, str]] = set()
-        self.messages: deque[Message] = deque(maxlen=keep_messages)
+        self._faulty = False
+        self._log: deque[tuple] = deque(maxlen=keep_messages)
         self._keep = keep_messages > 0
         self.sent = 0
         self.lost = 0
@@ -89,6 +100,10 @@ class Network:
     def add(self, node: Any) -> None:
         """Register a node; it must have ``name`` and ``handlers`` (kind -> callable)."""
         self.nodes[node.name] = node
+        for other in self.nodes.values():
+            if other is not node:
+                self._routes[(node.name, other.name)] = _Route(self.default, other.handlers)
+                self._routes[(other.name, node.name)] = _Route(self.default, node.handlers)
 
     def _check(self, name: str) -> str:
         if name not in self.nodes:
@@ -98,7 +113,11 @@ class Network:
 
     def link(self, src: str, dst: str) -> Link:
         """The link used from ``src`` to ``dst``."""
-        return self._links.get((self._check(src), self._check(dst)), self.default)
+        self._check(src)
+        self._check(dst)
+        if src == dst:
+            raise ConfigError(f"a link joins two different nodes, got {src!r} twice")
+        return self._routes[(src, dst)].link
 
     def set_link(
         self,
@@ -110,18 +129,24 @@ class Network:
         both_ways: bool = True,
     ) -> None:
         """Change the link a->b (and b->a unless ``both_ways=False``); unset values stay."""
-        self._check(a)
-        self._check(b)
-        if a == b:
-            raise ConfigError(f"a link joins two different nodes, got {a!r} twice")
         pairs = [(a, b), (b, a)] if both_ways else [(a, b)]
-        for p in pairs:
-            old = self._links.get(p, self.default)
-            self._links[p] = Link(
-                old.delay if delay is None else delay,
-                old.jitter if jitter is None else jitter,
-                old.loss if loss is None else loss,
+        new = []
+        for src, dst in pairs:
+            old = self.link(src, dst)
+            new.append(
+                Link(
+                    old.delay if delay is None else delay,
+                    old.jitter if jitter is None else jitter,
+                    old.loss if loss is None else loss,
+                )
             )
+        for (src, dst), link in zip(pairs, new):
+            self._routes[(src, dst)].link = link
+
+    @property
+    def messages(self) -> list[Message]:
+        """The most recent messages sent (up to ``keep_messages``), oldest first."""
+        return [Message(*m) for m in self._log]
 
     # --- faults ---------------------------------------------------------
     def partition(self, *groups: Iterable[str]) -> None:
@@ -153,6 +178,7 @@ class Network:
         for n in rest:
             seen[n] = len(sets)
         self._group = seen
+        self._faulty = True
 
     def cut(self, src: str, dst: str) -> None:
         """Stop messages from ``src`` to ``dst`` only (a one-way fault)."""
@@ -163,18 +189,20 @@ class Network:
         if (src, dst) in self._cuts:
             raise NetworkError(f"the link {src!r} -> {dst!r} is already cut")
         self._cuts.add((src, dst))
+        self._faulty = True
 
     def heal(self) -> None:
         """Remove every partition and cut."""
-        if self._group is None and not self._cuts:
+        if not self._faulty:
             raise NetworkError("nothing to heal: the network has no partition or cut")
         self._group = None
         self._cuts.clear()
+        self._faulty = False
 
     @property
     def faulty(self) -> bool:
         """True while a partition or cut is in force."""
-        return self._group is not None or bool(self._cuts)
+        return self._faulty
 
     def groups(self) -> list[list[str]]:
         """The current partition groups (one group when there is none)."""
@@ -199,28 +227,34 @@ class Network:
     # --- delivery -------------------------------------------------------
     def send(self, src: str, dst: str, kind: str, args: tuple) -> None:
         """Send a message; it runs ``dst.handlers[kind](src, *args)`` on arrival."""
+        self.broadcast(src, (dst,), kind, args)
+
+    def broadcast(self, src: str, dsts: Iterable[str], kind: str, args: tuple) -> None:
+        """Send the same message to each of ``dsts``, in order."""
         sim = self.sim
         now = sim.now
-        key = (src, dst)
-        link = self._links.get(key, self.default)
-        self.sent += 1
-        lost = False
-        if (self._group is not None or self._cuts) and not self.reachable(src, dst):
-            lost = True
-        elif link.loss and sim.rng.random() < link.loss:
-            lost = True
-        if link.jitter:
-            t = now + link.delay + link.jitter * (2.0 * sim.rng.random() - 1.0)
-        else:
+        heap = sim._heap
+        routes = self._routes
+        keep = self._keep
+        msg = (src, *args)
+        for dst in dsts:
+            r = routes[(src, dst)]
+            link = r.link
+            self.sent += 1
             t = now + link.delay
-        if lost:
-            self.lost += 1
-        else:
-            tail = self._tail.get(key, 0.0)
-            if t < tail:
-                t = tail  # FIFO: never overtake the previous message on this link
-            self._tail[key] = t
+            if link.jitter:
+                t += link.jitter * (2.0 * sim.rng.random() - 1.0)
+            if (self._faulty and not self.reachable(src, dst)) or (
+                link.loss and sim.rng.random() < link.loss
+            ):
+                self.lost += 1
+                if keep:
+                    self._log.append((now, t, src, dst, kind, True))
+                continue
+            if t < r.tail:
+                t = r.tail  # FIFO: never overtake the previous message on this link
+            r.tail = t
             sim._seq += 1
-            heapq.heappush(sim._heap, (t, sim._seq, self.nodes[dst].handlers[kind], (src, *args)))
-        if self._keep:
-            self.messages.append(Message(now, t, src, dst, kind, lost))
+            heapq.heappush(heap, (t, sim._seq, r.handlers[kind], msg))
+            if keep:
+                self._log.append((now, t, src, dst, kind, False))

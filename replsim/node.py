@@ -38,6 +38,7 @@ class Clock(Protocol):
 
 
 Send = Callable[[str, str, str, tuple], None]
+Broadcast = Callable[[str, list[str], str, tuple], None]
 
 
 class Node:
@@ -52,10 +53,12 @@ class Node:
         leader: str | None = None,
         followers: list[str] | None = None,
         sync_replicas: int = 0,
+        broadcast: Broadcast | None = None,
     ) -> None:
         self.name = name
         self.clock = clock
         self.send = send
+        self.broadcast = broadcast or self._broadcast
         self.role = role
         self.leader = leader if role == FOLLOWER else name
         self.followers: list[str] = list(followers or [])
@@ -88,6 +91,10 @@ class Node:
         """Position of the newest entry this node holds (and has applied)."""
         return len(self.log.entries)
 
+    def _broadcast(self, src: str, dsts: list[str], kind: str, args: tuple) -> None:
+        for dst in dsts:
+            self.send(src, dst, kind, args)
+
     def _record(self) -> None:
         self.pos_t.append(self.clock.now)
         self.pos_lsn.append(len(self.log.entries))
@@ -112,10 +119,9 @@ class Node:
         entries.append(entry)
         self.store.apply(entry)
         self._record()
-        args = (self.epoch, lsn - 1, prev_epoch, (entry,), self.history)
-        send, name = self.send, self.name
-        for f in self.followers:
-            send(name, f, "append", args)
+        self.broadcast(
+            self.name, self.followers, "append", (self.epoch, lsn - 1, prev_epoch, (entry,), self.history)
+        )
         if self.sync_replicas:
             self.pending.append((lsn, token))
         return entry
@@ -126,9 +132,9 @@ class Node:
         if self.role != LEADER or not self.up:
             return
         last = len(self.log.entries)
-        args = (self.epoch, last, self.log.last_epoch, (), self.history)
-        for f in self.followers:
-            self.send(self.name, f, "append", args)
+        self.broadcast(
+            self.name, self.followers, "append", (self.epoch, last, self.log.last_epoch, (), self.history)
+        )
 
     def on_ack(self, src: str, epoch: int, lsn: int, need: bool) -> None:
         """Leader: a follower reports its position, maybe asking for a resend."""
@@ -194,6 +200,26 @@ class Node:
         history: tuple[tuple[int, int], ...],
     ) -> None:
         """Follower: take entries from the leader, in log order, and report the position."""
+        log = self.log.entries
+        if (
+            epoch == self.epoch
+            and src == self.leader
+            and self.up
+            and self._synced_epoch == epoch
+            and prev_lsn == len(log)
+            and entries
+            and (not prev_lsn or log[-1].epoch == prev_epoch)
+        ):  # the common case: the next entries, in order, from the leader we follow
+            apply = self.store.apply
+            for e in entries:
+                log.append(e)
+                apply(e)
+            last = len(log)
+            self._asked = None
+            self.pos_t.append(self.clock.now)
+            self.pos_lsn.append(last)
+            self.send(self.name, src, "ack", (epoch, last, False))
+            return
         if not self.up:
             return
         if epoch < self.epoch:
@@ -207,7 +233,6 @@ class Node:
             self.role = FOLLOWER
             self.epoch = epoch
             self.leader = src
-        log = self.log.entries
         if self._synced_epoch != epoch:
             self._reconcile(history, prev_lsn + len(entries))
             self._synced_epoch = epoch

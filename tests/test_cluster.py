@@ -1,0 +1,261 @@
+"""Scenarios through the public API, in the order the lessons tell them."""
+
+import subprocess
+import sys
+
+import pytest
+
+import replsim
+from replsim import Cluster
+from replsim.errors import (
+    ConfigError,
+    NetworkError,
+    NodeDownError,
+    NodeStateError,
+    ReadOnlyError,
+    UnknownKeyError,
+    UnknownNodeError,
+)
+
+CHANNELS = ["Channel A", "Channel B", "Channel C"]
+
+
+def anchor(**kw):
+    kw.setdefault("delay", 0.05)
+    kw.setdefault("seed", 1)
+    return Cluster(leader="Anchor", followers=CHANNELS, **kw)
+
+
+def test_a_write_reaches_every_follower_after_one_link_delay():
+    c = anchor()
+    op = c.write("headline", "Thursday")
+    assert op.outcome == "ok" and op.complete == 0.0 and op.lsn == 1
+    assert all(c.read("headline", n) is None for n in CHANNELS)  # not there yet
+    c.advance(0.05)
+    assert all(c.read("headline", n) == "Thursday" for n in CHANNELS)
+
+
+def test_the_anchors_slip_is_copied_faithfully():
+    c = anchor()
+    c.write("day", "Tuesday")  # the mistake
+    c.advance(1)
+    assert {n: c.read("day", n) for n in c.names} == {n: "Tuesday" for n in c.names}
+    assert c.divergence() == {}
+
+
+def test_a_crashed_follower_catches_up_from_its_position():
+    c = anchor()
+    writer = c.start_writes(rate=10)
+    c.advance(2)
+    c.crash("Channel B")
+    at_crash = c.nodes["Channel B"].lsn
+    c.advance(3)
+    writer.stop()
+    assert c.nodes["Channel B"].lsn == at_crash
+    assert c.lag()["Channel B"] == c.nodes["Anchor"].lsn - at_crash > 25
+    assert c.read("x", "Channel A") != c.nodes["Channel B"].store.get("x")
+    c.recover("Channel B")
+    c.advance(0.2)  # one round trip asks for and receives the missing entries
+    assert c.lag()["Channel B"] == 0
+    assert [e.lsn for e in c.nodes["Channel B"].log.entries] == list(range(1, c.nodes["Anchor"].lsn + 1))
+
+
+def test_the_other_followers_keep_up_while_one_is_down():
+    c = anchor()
+    c.crash("Channel B")
+    c.start_writes(rate=10, count=20)
+    c.advance(3)
+    assert c.lag() == {"Channel A": 0, "Channel B": 20, "Channel C": 0}
+
+
+def test_lag_history_rises_while_down_and_returns_to_zero():
+    c = anchor()
+    c.start_writes(rate=10)
+    c.advance(1)
+    c.crash("Channel B")
+    c.advance(5)
+    c.recover("Channel B")
+    c.advance(1)
+    behind, seconds = c.history.lag("Channel B", [0.5, 3.0, 5.9, 6.9])
+    assert behind[0] <= 1 and behind[1] > behind[0] and behind[2] > behind[1] and behind[3] <= 1
+    assert seconds[2] == pytest.approx(4.9, abs=0.11)
+
+
+def test_when_the_leader_is_down_no_new_writes_are_accepted():
+    c = anchor()
+    c.write("k", 1)
+    c.crash("Anchor")
+    with pytest.raises(NodeDownError, match="'Anchor' is down.*promote"):
+        c.write("k", 2)
+    assert c.history.writes("fail")[-1].value == 2
+    c.advance(1)
+    assert c.read("k", "Channel A") == 1  # followers still serve reads
+
+
+def test_a_write_to_a_follower_is_refused_and_recorded():
+    c = anchor()
+    with pytest.raises(ReadOnlyError, match="read-only transaction: 'Channel A' is a follower of 'Anchor'"):
+        c.write("k", 1, node="Channel A")
+    op = c.history.ops[-1]
+    assert op.outcome == "fail" and "read-only" in op.error
+    assert c.nodes["Channel A"].lsn == 0
+
+
+def test_promoting_a_lagging_follower_loses_exactly_the_writes_it_missed():
+    c = anchor()
+    c.start_writes(rate=10, count=200)
+    c.advance(5)
+    c.cut("Anchor", "Channel B")  # Channel B falls behind from here
+    c.advance(5)
+    missed = [o for o in c.history.writes("ok") if o.lsn > c.nodes["Channel B"].lsn]
+    assert len(missed) == 50
+    c.crash("Anchor")
+    c.heal()
+    c.promote("Channel B")
+    assert c.leader == "Channel B" and c.nodes["Channel B"].epoch == 2
+    assert c.lost_writes() == missed
+    # promoting the most up-to-date follower loses less (here: nothing but in-flight writes)
+    assert c.nodes["Channel A"].lsn > c.nodes["Channel B"].lsn
+
+
+def test_the_old_leader_returns_and_discards_what_nobody_else_has():
+    c = anchor()
+    c.start_writes(rate=10, count=40)
+    c.advance(2)
+    c.partition(["Anchor"])
+    c.advance(1)  # Anchor keeps accepting writes nobody receives
+    old_only = c.nodes["Anchor"].lsn - c.nodes["Channel A"].lsn
+    assert old_only == 10
+    c.crash("Anchor")
+    c.promote("Channel A")
+    c.heal()
+    c.recover("Anchor")
+    c.advance(1)
+    old = c.nodes["Anchor"]
+    assert old.role == "follower" and old.epoch == 2
+    assert len(old.rolled_back) == old_only
+    assert [e.epoch for e in old.rolled_back] == [1] * old_only
+    assert c.divergence() == {}
+    assert any(e.kind == "rollback" and e.node == "Anchor" for e in c.history.events)
+    assert len(c.lost_writes()) == old_only
+
+
+def test_split_brain_two_leaders_accept_writes_for_the_same_key():
+    c = anchor()
+    c.partition(["Anchor"], CHANNELS)
+    c.promote("Channel A", followers=["Channel B", "Channel C"])  # cannot reach the Anchor
+    assert sorted(c.leaders()) == ["Anchor", "Channel A"]
+    c.write("owner", "alice", node="Anchor")
+    c.write("owner", "bob", node="Channel A")
+    c.advance(1)
+    assert c.divergence()["owner"] == {
+        "Anchor": "alice",
+        "Channel A": "bob",
+        "Channel B": "bob",
+        "Channel C": "bob",
+    }
+
+
+def test_sync_replica_delays_the_acknowledgement_by_a_round_trip():
+    c = anchor(sync_replicas=1)
+    op = c.write("k", 1)
+    assert op.outcome == "pending"
+    c.advance(0.2)
+    assert op.outcome == "ok" and op.complete == pytest.approx(0.1)
+
+
+def test_a_pending_sync_write_becomes_unknown_when_the_leader_crashes():
+    c = anchor(sync_replicas=3)
+    c.crash("Channel C")
+    op = c.write("k", 1)
+    c.advance(1)
+    assert op.outcome == "pending"
+    c.crash("Anchor")
+    assert op.outcome == "info" and "outcome unknown" in op.error
+
+
+def test_write_availability_drops_while_the_leader_is_down():
+    c = anchor()
+    c.start_writes(rate=10, count=60)
+    c.advance(2)
+    c.crash("Anchor")
+    c.advance(2)
+    c.promote("Channel A")
+    c.advance(2)
+    starts, share = c.history.write_availability(bin_seconds=1.0, until=6)
+    assert list(share) == [1.0, 1.0, 0.0, 0.0, 1.0, 1.0]
+
+
+def test_events_are_recorded_in_order():
+    c = anchor()
+    c.crash("Channel A")
+    c.advance(1)
+    c.recover("Channel A")
+    c.partition(["Anchor"])
+    c.heal()
+    assert [e.kind for e in c.history.events] == ["start", "crash", "recover", "partition", "heal"]
+
+
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (lambda: anchor().crash("Channel Z"), UnknownNodeError, "unknown node 'Channel Z'; the nodes are"),
+        (lambda: anchor().read("nope", "Channel A"), UnknownKeyError, "never written to any node"),
+        (lambda: anchor().write("k", 1, node="nobody"), UnknownNodeError, "unknown node 'nobody'"),
+        (lambda: anchor().recover("Channel A"), NodeStateError, "is not down"),
+        (lambda: anchor().promote("Anchor"), NodeStateError, "already a leader"),
+        (lambda: anchor().heal(), NetworkError, "nothing to heal"),
+        (lambda: anchor().advance(-1), ConfigError, "seconds >= 0"),
+        (lambda: anchor(delay=-0.1), ConfigError, "delay must be >= 0"),
+        (lambda: anchor(delay=0.01, jitter=0.5), ConfigError, "at most the base delay"),
+        (lambda: anchor(sync_replicas=4), ConfigError, "between 0 and the number of followers"),
+        (lambda: anchor(heartbeat=0), ConfigError, "heartbeat must be > 0"),
+        (lambda: Cluster(leader="a", followers=["a"]), ConfigError, "repeated: 'a'"),
+        (lambda: Cluster(leader=""), ConfigError, "non-empty strings"),
+        (lambda: anchor().start_writes(rate=0), ConfigError, "rate must be > 0"),
+        (lambda: anchor().set_link("Anchor", "Channel A", speed=1), ConfigError, "not speed"),
+    ],
+)
+def test_bad_input_gets_a_specific_error(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_crashing_twice_and_promoting_a_crashed_node_are_refused():
+    c = anchor()
+    c.crash("Channel A")
+    with pytest.raises(NodeStateError, match="already down"):
+        c.crash("Channel A")
+    with pytest.raises(NodeStateError, match="cannot promote 'Channel A': it is down"):
+        c.promote("Channel A")
+    with pytest.raises(NodeDownError, match="cannot answer reads"):
+        c.read("k", "Channel A")
+
+
+def test_every_error_is_a_replsim_error():
+    for name in replsim.__all__:
+        obj = getattr(replsim, name)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            assert issubclass(obj, replsim.ReplsimError)
+
+
+SCENARIO = """
+from replsim import Cluster
+c = Cluster(leader="L", followers=["a", "b", "c"], delay=0.01, jitter=0.005, loss=0.05, seed=42)
+c.start_writes(rate=50, keys=["x", "y", "z"])
+c.advance(3); c.crash("b"); c.advance(2); c.recover("b"); c.advance(1)
+c.crash("L"); c.promote("a"); c.advance(2)
+print(c.sim.events_run, [n.lsn for n in c.nodes.values()], len(c.lost_writes()),
+      c.network.lost, [(round(o.invoke, 9), o.outcome, o.lsn) for o in c.history.ops][-5:])
+"""
+
+
+def test_same_seed_gives_the_same_history_in_two_processes():
+    runs = [
+        subprocess.run([sys.executable, "-c", SCENARIO], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1] and runs[0].strip()
+    other = SCENARIO.replace("seed=42", "seed=43")
+    third = subprocess.run([sys.executable, "-c", other], capture_output=True, text=True, check=True).stdout
+    assert third != runs[0]
