@@ -74,6 +74,7 @@ class Cluster:
         self._leader = leader
         self._epoch = 1
         self._pending: dict[int, Op] = {}
+        self._written: set = set()  # every key a client has tried to write
         for n in names:
             node = Node(
                 n,
@@ -181,8 +182,13 @@ class Cluster:
         follower, NodeDownError if it has crashed; the refusal is recorded too.
         """
         name = self._leader if node is None else node
-        target = self.node(name)
-        op = self.history.op("write", name, key, value, self.now)
+        try:
+            target = self.nodes[name]
+        except (KeyError, TypeError):
+            target = self.node(name)  # raises the helpful UnknownNodeError
+        now = self.sim.now
+        op = self.history.op("write", name, key, value, now)
+        self._written.add(key)
         if not target.up:
             self._fail(op, f"{name!r} is down (crashed); it cannot take writes")
             raise NodeDownError(op.error + self._down_hint(name))
@@ -195,7 +201,7 @@ class Cluster:
         if target.sync_replicas:
             self._pending[op.id] = op
         else:
-            op.complete, op.outcome = self.now, OK
+            op.complete, op.outcome = now, OK
         return op
 
     def read(self, key: Any, node: str | None = None) -> Any:
@@ -209,10 +215,8 @@ class Cluster:
             op = self.history.op("read", name, key, None, self.now)
             self._fail(op, f"{name!r} is down (crashed); it cannot answer reads")
             raise NodeDownError(op.error + self._down_hint(name))
-        if not any(key in n.store for n in self.nodes.values()) and not any(
-            o.key == key for o in self.history.writes()
-        ):
-            written = sorted({repr(o.key) for o in self.history.writes()})
+        if key not in self._written and not any(key in n.store for n in self.nodes.values()):
+            written = sorted(repr(k) for k in self._written)
             raise UnknownKeyError(
                 f"key {key!r} was never written to any node; keys written so far: "
                 + (", ".join(written) if written else "none")

@@ -112,16 +112,19 @@ class History:
         mine = self.position(node, times)
         behind = np.zeros(len(times), dtype=np.int64)
         seconds = np.zeros(len(times), dtype=float)
-        for i, t in enumerate(times):
-            ref = self.leader_at(t)
+        appointed = np.array([when for when, _ in self.leaders])
+        which = np.clip(np.searchsorted(appointed, times, side="right") - 1, 0, None)
+        for k in np.unique(which):
+            ref = self.leaders[k][1]
             if ref == node:
                 continue
-            lead = self.nodes[ref]
-            ref_pos = int(self.position(ref, [t])[0])
-            b = max(ref_pos - int(mine[i]), 0)
-            behind[i] = b
-            if b and int(mine[i]) < len(lead.log.entries):
-                seconds[i] = max(t - lead.log.entries[int(mine[i])].time, 0.0)
+            sel = which == k
+            behind[sel] = np.maximum(self.position(ref, times[sel]) - mine[sel], 0)
+            entries = self.nodes[ref].log.entries
+            for i in np.flatnonzero(sel & (behind > 0)):
+                m = int(mine[i])
+                if m < len(entries):
+                    seconds[i] = max(times[i] - entries[m].time, 0.0)
         return behind, seconds
 
     def write_availability(self, bin_seconds: float = 1.0, until: float | None = None) -> tuple:

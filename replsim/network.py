@@ -17,6 +17,8 @@ from typing import Any, NamedTuple
 from .errors import ConfigError, NetworkError, UnknownNodeError
 from .sim import Simulator
 
+_heappush = heapq.heappush
+
 
 class Message(NamedTuple):
     """A message as recorded for the timeline: when it left and arrived, where, and its fate."""
@@ -227,7 +229,27 @@ class Network:
     # --- delivery -------------------------------------------------------
     def send(self, src: str, dst: str, kind: str, args: tuple) -> None:
         """Send a message; it runs ``dst.handlers[kind](src, *args)`` on arrival."""
-        self.broadcast(src, (dst,), kind, args)
+        # the same steps as broadcast() for one destination, without its loop (the hot path of acks)
+        r = self._routes[(src, dst)]
+        link = r.link
+        sim = self.sim
+        now = sim.now
+        self.sent += 1
+        t = now + link.delay
+        if link.jitter:
+            t += link.jitter * (2.0 * sim.rng.random() - 1.0)
+        if (self._faulty and not self.reachable(src, dst)) or (link.loss and sim.rng.random() < link.loss):
+            self.lost += 1
+            if self._keep:
+                self._log.append((now, t, src, dst, kind, True))
+            return
+        if t < r.tail:
+            t = r.tail  # FIFO: never overtake the previous message on this link
+        r.tail = t
+        seq = sim._seq = sim._seq + 1
+        _heappush(sim._heap, (t, seq, r.handlers[kind], (src, *args)))
+        if self._keep:
+            self._log.append((now, t, src, dst, kind, False))
 
     def broadcast(self, src: str, dsts: Iterable[str], kind: str, args: tuple) -> None:
         """Send the same message to each of ``dsts``, in order."""
@@ -235,26 +257,31 @@ class Network:
         now = sim.now
         heap = sim._heap
         routes = self._routes
-        keep = self._keep
+        log = self._log.append if self._keep else None
+        faulty = self._faulty
         msg = (src, *args)
-        for dst in dsts:
-            r = routes[(src, dst)]
-            link = r.link
-            self.sent += 1
-            t = now + link.delay
-            if link.jitter:
-                t += link.jitter * (2.0 * sim.rng.random() - 1.0)
-            if (self._faulty and not self.reachable(src, dst)) or (
-                link.loss and sim.rng.random() < link.loss
-            ):
-                self.lost += 1
-                if keep:
-                    self._log.append((now, t, src, dst, kind, True))
-                continue
-            if t < r.tail:
-                t = r.tail  # FIFO: never overtake the previous message on this link
-            r.tail = t
-            sim._seq += 1
-            heapq.heappush(heap, (t, sim._seq, r.handlers[kind], msg))
-            if keep:
-                self._log.append((now, t, src, dst, kind, False))
+        seq = sim._seq
+        n = 0
+        try:
+            for dst in dsts:
+                r = routes[(src, dst)]
+                link = r.link
+                n += 1
+                t = now + link.delay
+                if link.jitter:
+                    t += link.jitter * (2.0 * sim.rng.random() - 1.0)
+                if (faulty and not self.reachable(src, dst)) or (link.loss and sim.rng.random() < link.loss):
+                    self.lost += 1
+                    if log:
+                        log((now, t, src, dst, kind, True))
+                    continue
+                if t < r.tail:
+                    t = r.tail  # FIFO: never overtake the previous message on this link
+                r.tail = t
+                seq += 1
+                _heappush(heap, (t, seq, r.handlers[kind], msg))
+                if log:
+                    log((now, t, src, dst, kind, False))
+        finally:
+            sim._seq = seq
+            self.sent += n

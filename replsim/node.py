@@ -118,7 +118,8 @@ class Node:
         entry = Entry(lsn, self.epoch, self.clock.now, key, value)
         entries.append(entry)
         self.store.apply(entry)
-        self._record()
+        self.pos_t.append(entry.time)  # _record(), inlined
+        self.pos_lsn.append(lsn)
         self.broadcast(
             self.name, self.followers, "append", (self.epoch, lsn - 1, prev_epoch, (entry,), self.history)
         )

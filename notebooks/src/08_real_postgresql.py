@@ -1,0 +1,328 @@
+# %% [markdown]
+# # Lesson 8 — Lab: a real PostgreSQL primary and its standbys
+#
+# **By the end of this lab you can**
+# - start a real PostgreSQL primary with two streaming standbys, and read a standby's copy of the data;
+# - read `pg_stat_replication` (sent, write, flush and replay positions; write, flush and replay lag) and
+#   plot how far the standbys fall behind during a burst of writes;
+# - show that a standby refuses writes, with PostgreSQL's own error and SQLSTATE;
+# - fail over by hand with `pg_promote()`, count exactly which acknowledged rows were lost, and see the new
+#   timeline;
+# - produce a real split brain, and repair it with `pg_rewind`, knowing what the repair throws away;
+# - put the real results next to the simulation's.
+#
+# Run the cells from top to bottom (**Shift+Enter**). The lab starts three real database servers on your
+# machine and stops them in the last cell.
+
+# %% [markdown]
+# ## Why a real database?
+#
+# The earlier lessons ran a model: a news anchor (the leader) whose programme is relayed by TV channels
+# (the followers). A model is small and repeatable, but you only have our word that it behaves like the
+# systems it imitates. So here the studio is real. PostgreSQL's **primary** plays the anchor, two **hot
+# standbys** play the channels, and the live signal is PostgreSQL's **write-ahead log (WAL)**, streamed
+# over a network connection.
+#
+# | In the studio | In PostgreSQL | Where you meet it |
+# |---|---|---|
+# | the anchor | the **primary**: the only server that accepts writes | `pg.write("primary", ...)` |
+# | a channel | a **hot standby**: replays the primary's WAL, serves reads | `pg.read("standby-1")` |
+# | the live signal | **streaming replication** of the WAL (async by default) | `pg_stat_replication` |
+# | a position in the log | an **LSN** (log sequence number): a byte offset in the WAL | `replay_lsn` |
+# | "who is the anchor now" (epoch) | the **timeline** id, raised by each promotion | `timeline_id` |
+#
+# **Safety.** Each server lives in a temporary folder, listens on `127.0.0.1` only (nobody else on your
+# network can reach it), and trusts only that address. If Python runs as root, the servers run as an
+# unprivileged user (`replsim-pg`), because PostgreSQL refuses to run as root. The mechanics live in
+# `replsim/postgres.py`; the cells below only call it.
+
+# %% [markdown]
+# ## 1. Start a primary and two streaming standbys
+#
+# `PgCluster().start()` runs `initdb` for the primary, starts it, then makes each standby with
+# `pg_basebackup -R` (a copy of the primary's files plus the settings to follow it) and a **replication
+# slot** (so the primary keeps the WAL a standby still needs). On a laptop this takes a couple of seconds.
+# If PostgreSQL cannot run on your machine, the error says why and how to fix it.
+
+# %%
+import matplotlib.pyplot as plt
+
+import replsim
+from replsim.errors import ReadOnlyError
+from replsim.postgres import PgCluster, plot_lag, sample_lag
+
+STANDBYS = ["standby-1", "standby-2"]
+pg = PgCluster(standbys=2).start()
+assert pg.startup_seconds < 60
+print(pg)
+for name in pg.servers:
+    print(f"{name:10} listens on: {pg.sql(name, 'SHOW listen_addresses')[0][0]}")
+
+# %% [markdown]
+# The primary lists the standbys streaming from it in the view `pg_stat_replication`. `sync_state` says
+# *async*: the primary tells a client "committed" without waiting for any standby. That is PostgreSQL's
+# default, and the root of everything that goes wrong below.
+
+# %%
+for row in pg.replication_status("primary"):
+    print(f"{row.standby}: state={row.state}, sync_state={row.sync_state}")
+
+# %% [markdown]
+# ## 2. Write on the primary, read on a standby
+#
+# We write 100 rows (keys 1 to 100) into a table `kv` on the primary, one committed transaction each.
+# Because replication is asynchronous, a read on a standby *right after* could still miss the last few
+# rows, so we first wait until each standby has replayed the WAL up to the primary's current position.
+
+# %%
+acked = pg.write("primary", range(1, 101))
+print("rows acknowledged by the primary:", len(acked))
+for name in STANDBYS:
+    pg.wait_caught_up(name)
+    print(f"rows on {name}: {len(pg.read(name))}")
+
+# %% [markdown]
+# ### Watching the lag
+#
+# Each row of `pg_stat_replication` follows one standby through four positions in the WAL:
+# - `sent_lsn`: how far the primary has **sent**;
+# - `write_lsn`: how far the standby has **written** to its disk (not yet forced to stable storage);
+# - `flush_lsn`: how far it has **flushed** (durable on the standby);
+# - `replay_lsn`: how far it has **replayed** (visible to queries on the standby).
+#
+# and three times: `write_lag`, `flush_lag` and `replay_lag`, how long recent WAL took to reach each stage.
+#
+# Below, a thread writes a burst (40 transactions of 2,000 rows) on the primary while we sample the view
+# every 10 ms. Your numbers differ from run to run and machine to machine: that is real life, so we plot
+# them rather than print them.
+
+# %%
+samples = sample_lag(pg, transactions=40, rows=2000)
+assert {s.row.standby for s in samples} == set(STANDBYS)
+fig = plot_lag(samples)
+plt.show()
+
+# %% [markdown]
+# The standbys fall behind while the burst runs and catch up when it stops. On one machine that is a few
+# milliseconds; across a continent, add the network's round trip; with a slow standby disk, more.
+
+# %%
+last = {s.row.standby: s.row for s in samples}
+for name, row in sorted(last.items()):
+    print(f"{name} after the burst: caught up = {row.lag_bytes == 0}, sync_state = {row.sync_state}")
+
+# %% [markdown]
+# ## 3. A standby refuses writes
+#
+# A channel cannot go on air with its own news. A standby is in *recovery* (it is replaying someone
+# else's WAL), and every transaction on it is read-only:
+
+# %%
+for name in pg.servers:
+    print(f"{name:10} pg_is_in_recovery() = {pg.in_recovery(name)}")
+try:
+    pg.write("standby-1", [1], "written on a standby")
+except ReadOnlyError as err:
+    print(f"refused: {err} (SQLSTATE {err.sqlstate})")
+
+# %% [markdown]
+# ## 4. A standby falls behind, then the primary dies
+#
+# Now the question from the video: *a follower is 5 seconds behind when the leader dies; what is lost?*
+#
+# We cut `standby-1` off for real: on the standby we clear `primary_conninfo` with `ALTER SYSTEM` and
+# reload its configuration (`pg_reload_conf()`), which stops its WAL receiver. The primary notices the
+# connection is gone; `standby-2` keeps streaming.
+
+# %%
+pg.disconnect_standby("standby-1")
+print("the primary streams to:", [row.standby for row in pg.replication_status("primary")])
+
+# %% [markdown]
+# For the next 5 seconds the primary acknowledges one write every 0.2 s (keys 101 to 125), while
+# `standby-1` receives nothing. Then the primary crashes (`pg_ctl stop -m immediate`: no goodbye, like a
+# power cut), and we promote `standby-1` with `pg_promote()`.
+#
+# > **Think first.** Every one of those writes was acknowledged: the client was told "committed". After
+# > the promotion, how many acknowledged rows will the new primary be missing? Write your guess below
+# > before you run the cells after it.
+
+# %%
+my_prediction = None  # replace None with your guess (a whole number), then run this cell and the next ones
+
+# %%
+late = pg.write("primary", range(101, 126), every=0.2)
+pg.wait_caught_up("standby-2")
+rows_on = {name: len(pg.read(name)) for name in pg.servers}
+print(rows_on)
+timeline_before = pg.timeline("primary")
+
+# %%
+pg.crash("primary")
+pg.promote("standby-1")
+survivors = pg.read("standby-1")
+lost = [k for k in acked + late if k not in survivors]
+timeline_after = pg.timeline("standby-1")
+print(f"acknowledged writes: {len(acked + late)}; on the new primary: {len(survivors)}; lost: {len(lost)}")
+print(f"lost keys: {lost[0]} to {lost[-1]}")
+print(f"timeline: {timeline_before} -> {timeline_after}")
+
+# %%
+if my_prediction is None:
+    print("Put your guess in my_prediction above, then run these cells again.")
+elif my_prediction == len(lost):
+    print(f"Right: {len(lost)} acknowledged rows are gone.")
+else:
+    print(f"Not quite: you said {my_prediction}, PostgreSQL lost {len(lost)}.")
+assert lost == late == list(range(101, 126))
+assert timeline_after == timeline_before + 1
+
+# %% [markdown]
+# <details>
+# <summary><b>Answer</b> (open after you have guessed)</summary>
+#
+# **25 rows**: every write the primary acknowledged while `standby-1` was cut off (5 s at 5 writes per
+# second). Asynchronous replication means "committed" only promised the row was safe on the *primary*.
+# `standby-1` never received those 25 rows, and promoting it makes its history the official one, so for
+# every client from now on they never happened. A follower 5 seconds behind loses 5 seconds of writes.
+#
+# Notice that `standby-2` holds all 125 rows: promoting the standby that is furthest ahead (compare their
+# `pg_last_wal_replay_lsn()`) would have lost nothing here. With a busier primary, even the most
+# up-to-date standby misses the transactions still in flight at the crash; only synchronous replication
+# (`synchronous_commit = on` with `synchronous_standby_names = 'FIRST 1 (...)'` or `'ANY 1 (...)'`) closes
+# that gap, at the price of waiting for a standby on every commit.
+# </details>
+#
+# **The new timeline.** A promoted standby starts a new *timeline*: from here on its WAL is a new branch
+# of history (timeline 2), which forks from the old one (timeline 1) at the point where `standby-1` stopped.
+# It plays the role of the epoch (or term) in the simulation. `pg.timeline()` reads it with
+# `SELECT timeline_id FROM pg_control_checkpoint()` after forcing a `CHECKPOINT`.
+#
+# Note also what PostgreSQL did **not** do: it did not notice the dead primary and did not promote
+# anyone. We did. Tools such as Patroni or pg_auto_failover watch the primary and call `pg_promote()`.
+
+# %% [markdown]
+# ## 5. The old primary comes back: split brain
+#
+# The old primary's disk is intact. If someone simply starts it again, it comes back as what its data
+# folder says it is: a primary, on timeline 1. Nothing stops it. Two servers now accept writes, and a
+# client on each side writes the same key:
+
+# %%
+pg.recover("primary")
+for name in ["primary", "standby-1"]:
+    print(f"{name:10} pg_is_in_recovery() = {pg.in_recovery(name)}")
+pg.write("primary", [7], "set on the old primary")
+pg.write("standby-1", [7], "set on the new primary")
+for name in ["primary", "standby-1"]:
+    print(f"key 7 on {name}: {pg.read(name)[7]!r}")
+
+# %% [markdown]
+# Both writes were acknowledged, and the two servers now disagree. This is why a failover must
+# **fence** the old primary (STONITH: "shoot the other node in the head", cut its power or network)
+# before promoting a new one: PostgreSQL alone does not prevent two primaries.
+#
+# ### The repair: `pg_rewind`
+#
+# To rejoin the cluster, the old primary must become a standby of the new one. It cannot simply follow:
+# its WAL has a branch (keys 101 to 125, and its value of key 7) that the new primary never had.
+# `pg_rewind` winds it back: it finds where the two timelines forked and copies over, from the new
+# primary, every block that changed since. It needs the old primary stopped cleanly, `wal_log_hints = on`
+# (or data checksums), and a superuser connection to the new primary. Then the server starts as a standby.
+
+# %%
+before = pg.read("primary")
+pg.stop("primary")
+pg.rewind("primary", source="standby-1")
+after = pg.read("primary")
+discarded = sorted(k for k, v in before.items() if after.get(k) != v)
+print(f"pg_rewind threw away {len(discarded)} rows only the old primary had: keys {discarded}")
+print(f"key 7 on primary now: {after[7]!r}")
+print(f"primary pg_is_in_recovery() = {pg.in_recovery('primary')}")
+
+# %% [markdown]
+# The server still called "primary" is now a standby (names are labels; roles move). To check it really
+# follows the new primary, write a new row on `standby-1` and read it back on `primary`:
+
+# %%
+pg.write("standby-1", [500], "after the repair")
+pg.wait_caught_up("primary")
+print("key 500 on primary:", repr(pg.read("primary")[500]))
+print("standby-1 streams to:", [row.standby for row in pg.replication_status("standby-1")])
+
+# %% [markdown]
+# `standby-2` has the same problem: it still holds keys 101 to 125 of timeline 1. The same repair brings
+# it back, and the cluster is whole again, with `standby-1` as its primary:
+
+# %%
+pg.stop("standby-2")
+pg.rewind("standby-2", source="standby-1")
+print(pg)
+for row in pg.replication_status("standby-1"):
+    print(f"{row.standby}: state={row.state}, sync_state={row.sync_state}")
+
+# %% [markdown]
+# ## 6. The same story in the simulation
+#
+# The simulation from lessons 1 to 7 can replay this lab: the same names, 100 writes, `standby-1` cut
+# off, 25 writes in 5 s, a crash, a promotion that does not repoint the old primary, its return.
+
+# %%
+sim = replsim.Cluster(leader="primary", followers=STANDBYS, delay=0.005, seed=1)
+for key in range(1, 101):
+    sim.write(key, "v")
+sim.advance(1.0)
+sim.cut("primary", "standby-1")
+for key in range(101, 126):
+    sim.write(key, "v")
+    sim.advance(0.2)
+sim_behind = sim.lag()["standby-1"]
+sim.crash("primary")
+sim.promote("standby-1", followers=[])
+sim_lost = len(sim.lost_writes())
+sim_epochs = f"1 -> {sim.nodes['standby-1'].epoch}"
+sim.recover("primary")
+sim.advance(1.0)
+sim_leaders = ", ".join(sim.leaders())
+
+pg_behind = rows_on["primary"] - rows_on["standby-1"]
+rows = [
+    ("", "PostgreSQL", "replsim"),
+    ("standby-1 behind at the crash", f"{pg_behind} rows", f"{sim_behind} entries"),
+    ("acknowledged writes lost", str(len(lost)), str(sim_lost)),
+    ("timeline / epoch", f"{timeline_before} -> {timeline_after}", sim_epochs),
+    ("accepting writes after the return", "primary, standby-1", sim_leaders),
+]
+for label, real, model in rows:
+    print(f"{label:36} {real:20} {model}")
+
+# %% [markdown]
+# (The model counts positions in log entries; PostgreSQL counts them in bytes of WAL, the LSN.)
+# The model and the real database agree on what matters: the same writes are lost, promotion starts a new
+# epoch/timeline, and without fencing the old leader keeps accepting writes. The model leaves out what it
+# does not need (bytes, disks, configuration files), and the real system adds the repair tool.
+
+# %% [markdown]
+# ## Recap
+#
+# - PostgreSQL streams its WAL to standbys **asynchronously** by default; `pg_stat_replication` shows how
+#   far each standby has got (sent, write, flush, replay) and how long that took.
+# - A standby answers reads but refuses writes: *cannot execute INSERT in a read-only transaction*
+#   (SQLSTATE 25006).
+# - When the primary dies, whatever it acknowledged but had not shipped to the promoted standby is **lost**:
+#   here exactly the 25 rows written while `standby-1` was cut off.
+# - `pg_promote()` starts a **new timeline**; PostgreSQL does not detect the failure or promote by itself.
+# - Without fencing, the old primary comes back as a second primary: **split brain**. `pg_rewind` repairs
+#   it by throwing away what only it had.
+#
+# **Next:** Lesson 9, the recap and quiz. Back to the [map of the course](00_start_here.ipynb).
+
+# %% [markdown]
+# ## Clean up
+#
+# Stop every server and remove the temporary folders. (Closing the notebook's kernel does this too.)
+
+# %%
+pg.close()
+assert pg.running_processes() == [] and pg.listeners() == []
+print("all servers stopped: nothing left running or listening")

@@ -1,0 +1,800 @@
+"""Real PostgreSQL for lesson 8: a primary and streaming standbys on 127.0.0.1, in temporary folders.
+
+Typical use::
+
+    with PgCluster(standbys=2) as pg:          # primary, standby-1, standby-2
+        pg.write("primary", range(1, 101))      # 100 acknowledged rows
+        pg.wait_caught_up("standby-1")
+        len(pg.read("standby-1"))               # -> 100
+
+How it runs
+    * Binaries: the folder named by ``REPLSIM_PG_BIN`` (holding initdb, pg_ctl, postgres,
+      pg_basebackup, pg_rewind) if set, else the PostgreSQL 16 shipped in the ``pgserver`` wheel
+      (``pgserver/pginstall/bin``; pgserver's own server API is not used).
+    * User: PostgreSQL refuses to run as root, and this module never works around that check.
+      When Python runs as root, every PostgreSQL program runs as the unprivileged system user named
+      by ``REPLSIM_PG_USER`` (default ``replsim-pg``). If that user does not exist it is created with
+      ``useradd --system --no-create-home --shell /usr/sbin/nologin replsim-pg``. If it cannot read
+      the binaries (say, a venv under /root), they are copied once to a temporary folder it can read.
+      Otherwise the servers run as the current user.
+    * Network: each server listens on 127.0.0.1 only, on a free port picked at start, and
+      pg_hba.conf trusts only 127.0.0.1/32. The unix sockets sit in a mode 0700 folder.
+    * Clean-up: ``close()`` (also run by ``__exit__``, by a weakref finalizer at interpreter or
+      kernel exit, and by a ``start()`` that fails half-way) stops every server and removes the
+      temporary folder. A process killed outright (SIGKILL) cannot clean up: the next ``start()``
+      stops the servers of any lab whose Python process is gone.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import math
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from .errors import ConfigError, NodeDownError, NodeStateError, ReadOnlyError, ReplsimError, UnknownNodeError
+
+__all__ = [
+    "PgCluster",
+    "Server",
+    "ReplicationRow",
+    "LagSample",
+    "PostgresError",
+    "SqlError",
+    "sample_lag",
+    "plot_lag",
+    "unavailable_reason",
+]
+
+PRIMARY, STANDBY = "primary", "standby"
+PROGRAMS = ("initdb", "pg_ctl", "postgres", "pg_basebackup", "pg_rewind")
+DEFAULT_USER = "replsim-pg"
+SUPERUSER = "postgres"
+CONNECT = {"autocommit": True, "connect_timeout": 5, "sslmode": "disable", "gssencmode": "disable"}
+PREFIX = "replsim-pg-"  # temp folder names of labs
+OWNER_FILE = "owner.pid"  # the PID of the Python process that started a lab, inside the lab's folder
+LOG_TAIL_LINES = 15
+# how far a server's WAL goes: what a primary has written, or what a standby has replayed
+WAL_END = "CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END"
+# extra settings for every server (standbys copy them from the primary with pg_basebackup)
+SETTINGS = """
+# --- replsim lab ---
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '{sockets}'
+wal_log_hints = on
+shared_buffers = 32MB
+max_connections = 40
+wal_receiver_status_interval = 1s
+wal_keep_size = 256MB  # a rewound server replays from its last checkpoint before the fork: keep that WAL
+"""
+HBA = """# replsim lab: trust the loopback address only (the lab's client, replication, pg_rewind)
+host all all 127.0.0.1/32 trust
+host replication all 127.0.0.1/32 trust
+"""
+HINTS = {
+    "could not bind": "another program took the port; start the cluster again",
+    "has already been removed": "the WAL this server needs is gone; raise wal_keep_size, or rebuild it",
+    "shared memory": "the machine is short of shared memory; close other servers or lower shared_buffers",
+    "Permission denied": "the server user cannot read a file; check its access to REPLSIM_PG_BIN",
+    '"root" execution': "PostgreSQL cannot run as root; set REPLSIM_PG_USER to an unprivileged user",
+}
+
+
+class PostgresError(ReplsimError, RuntimeError):
+    """A PostgreSQL program failed or cannot run here; the message says why and how to fix it."""
+
+
+class SqlError(ReplsimError):
+    """PostgreSQL refused a statement; ``sqlstate`` holds its five-character error code."""
+
+    def __init__(self, message: str, sqlstate: str | None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+@dataclass
+class Server:
+    """One server of the lab: a fixed name, its port and data folder, and its current role."""
+
+    name: str
+    port: int
+    datadir: Path
+    role: str = PRIMARY
+    upstream: str | None = None  # the server a standby streams from; None when cut off
+    running: bool = False
+    pid: int | None = None  # the postmaster's process id while running
+
+    @property
+    def slot(self) -> str:
+        """The replication slot this server uses on its upstream."""
+        return self.name.replace("-", "_")
+
+    @property
+    def conninfo(self) -> str:
+        """A libpq connection string for this server (TCP loopback, superuser)."""
+        return f"host=127.0.0.1 port={self.port} user={SUPERUSER} dbname=postgres"
+
+
+@dataclass(frozen=True)
+class ReplicationRow:
+    """One row of pg_stat_replication: a standby as its upstream sees it (lags in seconds)."""
+
+    standby: str
+    state: str
+    sent_lsn: str
+    write_lsn: str
+    flush_lsn: str
+    replay_lsn: str
+    write_lag: float | None
+    flush_lag: float | None
+    replay_lag: float | None
+    sync_state: str
+    lag_bytes: int  # WAL the upstream has that the standby has not replayed yet
+
+
+@dataclass(frozen=True)
+class LagSample:
+    """One pg_stat_replication row taken ``t`` seconds after a write burst began."""
+
+    t: float
+    row: ReplicationRow
+
+
+# ---------------------------------------------------------------- finding binaries and the user
+
+
+def _pgserver_dir() -> Path | None:
+    """The installed pgserver package folder, found without importing it (its import prints warnings)."""
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _find_bin() -> Path:
+    """The folder holding the PostgreSQL programs: REPLSIM_PG_BIN, else the pgserver wheel's."""
+    env = os.environ.get("REPLSIM_PG_BIN")
+    if env:
+        where, fix = Path(env), "point REPLSIM_PG_BIN to a folder holding initdb, pg_ctl and postgres"
+    else:
+        pkg = _pgserver_dir()
+        if pkg is None:
+            raise PostgresError(
+                "no PostgreSQL found: the pgserver package is not installed and REPLSIM_PG_BIN is not set; "
+                "fix: pip install pgserver, or set REPLSIM_PG_BIN=/usr/lib/postgresql/16/bin"
+            )
+        where, fix = pkg / "pginstall" / "bin", "reinstall pgserver (pip install --force-reinstall pgserver)"
+    missing = [p for p in PROGRAMS if not (where / p).is_file()]
+    if missing:
+        raise PostgresError(f"{where} lacks {', '.join(missing)}; fix: {fix}")
+    return where
+
+
+def _server_account() -> tuple[int, int] | None:
+    """(uid, gid) to run PostgreSQL as when we are root, creating the system user if needed; else None."""
+    if os.geteuid() != 0:
+        return None
+    name = os.environ.get("REPLSIM_PG_USER", DEFAULT_USER)
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        cmd = ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        try:  # a second process may have created it at the same moment
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            raise PostgresError(
+                f"PostgreSQL refuses to run as root and user {name!r} could not be created "
+                f"({' '.join(cmd)}: {done.stderr.strip() or done.returncode}); fix: create an "
+                "unprivileged user and set REPLSIM_PG_USER to its name, or run Python as a normal user"
+            ) from None
+    if entry.pw_uid == 0:
+        raise PostgresError(f"REPLSIM_PG_USER={name!r} is root; name an unprivileged user")
+    return entry.pw_uid, entry.pw_gid
+
+
+class _Runner:
+    """Runs PostgreSQL programs from one bin folder, as the server account when we are root."""
+
+    def __init__(self, bin_dir: Path, account: tuple[int, int] | None) -> None:
+        self.bin = bin_dir
+        self.account = account
+        self.env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "LC_ALL": "C", "LANG": "C", "TZ": "UTC"}
+
+    def run(
+        self, program: str, *args: str | Path, cwd: Path | str = "/", timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """Run one program; return the CompletedProcess (the caller checks returncode)."""
+        extra: dict[str, Any] = {}
+        if self.account:
+            extra = {"user": self.account[0], "group": self.account[1], "extra_groups": []}
+        path = program if program.startswith("/") else str(self.bin / program)
+        try:
+            return subprocess.run(
+                [path, *map(str, args)],
+                cwd=cwd,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+                **extra,
+            )
+        except subprocess.TimeoutExpired as err:
+            raise PostgresError(
+                f"{program} {' '.join(map(str, args[:2]))} did not finish in {timeout:g} s"
+            ) from err
+
+    def usable(self) -> str | None:
+        """None if the server account can run the programs and read their data files, else why not."""
+        share = self.bin.parent / "share" / "postgresql"
+        test = f'"$0/postgres" --version && "$0/pg_basebackup" --version && {{ [ ! -d "{share}" ] || '
+        test += f'[ -r "{share}/postgres.bki" ]; }}'
+        try:
+            done = self.run("/bin/sh", "-c", test, self.bin)
+        except OSError as err:
+            return str(err)
+        return None if done.returncode == 0 else (done.stderr.strip() or f"exit status {done.returncode}")
+
+    def own(self, path: Path) -> None:
+        """Give a file or folder we created to the server account."""
+        if self.account:
+            os.chown(path, *self.account)
+
+
+_COPIES: dict[Path, Path] = {}  # pgserver bin folder -> a readable private copy of it, made once
+
+
+def _readable_copy(bin_dir: Path) -> Path:
+    """Copy pgserver's pginstall tree (and the libraries its RPATH names) to a world-readable temp folder."""
+    if bin_dir in _COPIES:
+        return _COPIES[bin_dir]
+    pkg = bin_dir.parent.parent  # .../pgserver ; binaries find libs at $ORIGIN/../../../pgserver.libs
+    dest = Path(tempfile.mkdtemp(prefix="replsim-pgbin-"))
+    os.chmod(dest, 0o755)
+    shutil.copytree(pkg / "pginstall", dest / "pgserver" / "pginstall", symlinks=True)
+    if (pkg.parent / "pgserver.libs").is_dir():
+        shutil.copytree(pkg.parent / "pgserver.libs", dest / "pgserver.libs", symlinks=True)
+    for folder, dirs, files in os.walk(dest):
+        for d in dirs:
+            os.chmod(Path(folder, d), 0o755)
+        for f in files:
+            p = Path(folder, f)
+            if not p.is_symlink():
+                mode = p.stat().st_mode
+                os.chmod(p, mode | 0o444 | (0o111 if mode & 0o100 else 0))
+    os.chmod(dest / "pgserver", 0o755)
+    atexit.register(shutil.rmtree, dest, True)
+    _COPIES[bin_dir] = dest / "pgserver" / "pginstall" / "bin"
+    return _COPIES[bin_dir]
+
+
+def _runner() -> _Runner:
+    """A runner whose account can use the binaries; raises PostgresError saying why if none can."""
+    bin_dir, account = _find_bin(), _server_account()
+    runner = _Runner(bin_dir, account)
+    problem = runner.usable()
+    if problem and account and not os.environ.get("REPLSIM_PG_BIN"):
+        runner = _Runner(_readable_copy(bin_dir), account)
+        problem = runner.usable()
+    if problem:
+        who = pwd.getpwuid(account[0]).pw_name if account else "this user"
+        raise PostgresError(
+            f"{who} cannot run the PostgreSQL programs in {bin_dir}: {problem}; fix: make the folder "
+            "readable and executable by that user, or set REPLSIM_PG_BIN to a system PostgreSQL"
+        )
+    return runner
+
+
+def unavailable_reason() -> str | None:
+    """None if PostgreSQL can run here, else the reason it cannot (and how to fix it)."""
+    try:
+        _runner()
+    except PostgresError as err:
+        return str(err)
+    return None
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def _free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last lines of a log file, or a note that there is none."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return f"(no log at {path})"
+
+
+def _hint(text: str) -> str:
+    """A fix for the first known problem mentioned in a log or an error text."""
+    for needle, fix in HINTS.items():
+        if needle in text:
+            return f"fix: {fix}"
+    return "fix: read the log above; PostgreSQL says what it needs"
+
+
+def _seconds(value: Any) -> float | None:
+    """An interval column (a timedelta, or None when idle) as seconds."""
+    return None if value is None else value.total_seconds()
+
+
+def _pids_with_cwd_under(root: Path) -> list[int]:
+    """PIDs of processes whose working folder is inside root (PostgreSQL servers chdir to their data)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cwd = os.readlink(entry / "cwd")
+            except OSError:
+                continue
+            if cwd == str(root) or cwd.startswith(f"{root}/"):
+                found.append(int(entry.name))
+    return sorted(found)
+
+
+def _alive(pid: int) -> bool:
+    """True if the process exists and is not a zombie (dead, waiting for its parent to reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _listen_sockets() -> list[tuple[str, int]]:
+    """Every (address, port) in state LISTEN in /proc/net/tcp and /proc/net/tcp6."""
+    out = []
+    for table, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
+        try:
+            lines = Path("/proc/net", table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            if state != "0A":  # TCP_LISTEN
+                continue
+            addr_hex, port_hex = local.split(":")
+            raw = bytes.fromhex(addr_hex)
+            raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))  # host-order words
+            out.append((socket.inet_ntop(family, raw), int(port_hex, 16)))
+    return out
+
+
+def _shutdown(runner: _Runner, servers: dict[str, Server], root: Path) -> None:
+    """Stop every server (fast, then immediate, then SIGKILL) and remove the lab's folder."""
+    for s in servers.values():
+        if (s.datadir / "postmaster.pid").exists():
+            for mode in ("fast", "immediate"):
+                try:
+                    done = runner.run(
+                        "pg_ctl", "stop", "-D", s.datadir, "-m", mode, "-w", "-t", "15", cwd=root
+                    )
+                except PostgresError:  # timed out
+                    continue
+                if done.returncode == 0:
+                    break
+        s.running, s.pid = False, None
+    for pid in _pids_with_cwd_under(root):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    # the owner file goes last: if this process is killed half-way, the next start() finishes the job
+    for child in sorted(root.iterdir(), key=lambda c: c.name == OWNER_FILE) if root.is_dir() else []:
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _reap_orphans(runner: _Runner) -> None:
+    """Stop the servers of labs whose Python process died without cleaning up (say, a killed kernel)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        try:
+            owner = int((folder / OWNER_FILE).read_text())
+            datadirs = [d for d in folder.iterdir() if (d / "PG_VERSION").is_file()]
+        except (OSError, ValueError):
+            continue  # not ours to judge, or still being created
+        if owner != os.getpid() and not _alive(owner):
+            _shutdown(runner, {d.name: Server(d.name, 0, d) for d in datadirs}, folder)
+
+
+# ---------------------------------------------------------------- the cluster
+
+
+class PgCluster:
+    """A real PostgreSQL primary with asynchronous streaming standbys, on 127.0.0.1 only.
+
+    Servers keep their names ("primary", "standby-1", ...) whatever their role becomes;
+    ``servers[name].role`` says what each one is now.
+    """
+
+    def __init__(self, standbys: int = 2) -> None:
+        if not isinstance(standbys, int) or standbys < 0:
+            raise ConfigError(f"standbys must be a whole number >= 0, got {standbys!r}")
+        self.standbys = standbys
+        self.servers: dict[str, Server] = {}
+        self.root: Path | None = None
+        self.startup_seconds: float | None = None
+        self._runner: _Runner | None = None
+        self._finalizer: weakref.finalize | None = None
+
+    def __repr__(self) -> str:
+        roles = ", ".join(
+            f"{n}: {s.role}{'' if s.running else ' (stopped)'}" for n, s in self.servers.items()
+        )
+        return f"PgCluster({roles or 'not started'})"
+
+    def __enter__(self) -> PgCluster:
+        return self if self.servers else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- life cycle
+
+    def start(self) -> PgCluster:
+        """Create, start and connect the primary and its standbys; on any failure stop what was started."""
+        if self.root is not None:
+            raise NodeStateError("this cluster was already started; make a new PgCluster")
+        began = time.monotonic()
+        self._runner = runner = _runner()
+        _reap_orphans(runner)
+        self.root = Path(tempfile.mkdtemp(prefix=PREFIX))
+        self._finalizer = weakref.finalize(self, _shutdown, runner, self.servers, self.root)
+        try:
+            (self.root / OWNER_FILE).write_text(str(os.getpid()))
+            runner.own(self.root)
+            sockets = self.root / "sockets"
+            sockets.mkdir(mode=0o700)
+            runner.own(sockets)
+            primary = self._init_primary(sockets)
+            self._start(primary, fresh=True)
+            self.sql(PRIMARY, "CREATE TABLE kv (k int PRIMARY KEY, v text NOT NULL)")
+            names = [f"standby-{i}" for i in range(1, self.standbys + 1)]
+            for name in names:
+                self._clone(name, primary)
+            for name in names:
+                self._wait(lambda n=name: self._streaming(PRIMARY, n), f"{name} to stream from the primary")
+        except BaseException:
+            self.close()
+            raise
+        self.startup_seconds = time.monotonic() - began
+        return self
+
+    def close(self) -> None:
+        """Stop every server and remove the temporary folders (safe to call twice)."""
+        if self._finalizer is not None:
+            self._finalizer()
+
+    def _init_primary(self, sockets: Path) -> Server:
+        """initdb the primary's data folder and write its settings and pg_hba.conf."""
+        server = self.servers[PRIMARY] = Server(PRIMARY, _free_port(), self.root / PRIMARY)
+        args = ["-D", server.datadir, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--locale=C"]
+        self._check(self._runner.run("initdb", *args, "--no-sync", cwd=self.root), "initdb", server)
+        with open(server.datadir / "postgresql.conf", "a") as conf:
+            conf.write(SETTINGS.format(sockets=sockets))
+        (server.datadir / "pg_hba.conf").write_text(HBA)
+        return server
+
+    def _clone(self, name: str, upstream: Server) -> Server:
+        """pg_basebackup a new standby from upstream (with a replication slot) and start it."""
+        server = self.servers[name] = Server(name, _free_port(), self.root / name, STANDBY, upstream.name)
+        args = ["-D", server.datadir, "-d", upstream.conninfo, "-R", "-X", "stream", "-C", "-S", server.slot]
+        done = self._runner.run("pg_basebackup", *args, "--checkpoint=fast", "--no-sync", cwd=self.root)
+        self._check(done, "pg_basebackup", server)
+        self._start(server, fresh=True)
+        return server
+
+    def _start(self, server: Server, fresh: bool = False) -> None:
+        """pg_ctl start one server; a fresh server gets a new port if its first one was taken meanwhile."""
+        for attempt in range(3):
+            opts = f"-p {server.port} -c cluster_name={server.name}"
+            log = self.root / f"{server.name}.log"
+            args = ["start", "-D", server.datadir, "-l", log, "-w", "-t", "30", "-o", opts]
+            done = self._runner.run("pg_ctl", *args, cwd=self.root)
+            if done.returncode == 0:
+                break
+            if not (fresh and attempt < 2 and "could not bind" in _tail(log, 5)):
+                self._check(done, "pg_ctl start", server)
+            server.port = _free_port()
+        server.running = True
+        server.pid = int((server.datadir / "postmaster.pid").read_text().split()[0])
+
+    def _check(self, done: subprocess.CompletedProcess, what: str, server: Server) -> None:
+        """Raise PostgresError with the program's output, the server log tail and a fix, if it failed."""
+        if done.returncode == 0:
+            return
+        log = self.root / f"{server.name}.log"
+        said = (done.stderr or done.stdout).strip()
+        raise PostgresError(
+            f"{what} failed for {server.name} (exit status {done.returncode}): {said}\n"
+            f"--- server log ({log}), last lines ---\n{_tail(log)}\n{_hint(said + _tail(log))}"
+        )
+
+    def _wait(self, ready: Callable[[], Any], what: str, timeout: float = 15.0) -> None:
+        """Poll ready() every 20 ms until it is true; NodeStateError after timeout seconds."""
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if time.monotonic() > deadline:
+                raise NodeStateError(f"timed out after {timeout:g} s waiting for {what}")
+            time.sleep(0.02)
+
+    def _streaming(self, upstream: str, standby: str) -> bool:
+        """True if upstream's pg_stat_replication shows standby streaming."""
+        return any(r.standby == standby and r.state == "streaming" for r in self.replication_status(upstream))
+
+    # ---- handles and queries
+
+    def __getitem__(self, name: str) -> Server:
+        """The server called name (UnknownNodeError otherwise)."""
+        if name not in self.servers:
+            known = ", ".join(self.servers) or "none: the cluster is not started"
+            raise UnknownNodeError(f"no server named {name!r}; the servers are: {known}")
+        return self.servers[name]
+
+    def _running(self, name: str) -> Server:
+        server = self[name]
+        if not server.running:
+            raise NodeDownError(
+                f"{name} is not running (crashed or stopped); start it with recover({name!r})"
+            )
+        return server
+
+    @contextmanager
+    def _session(self, name: str) -> Iterator[Callable[..., list[tuple]]]:
+        """Connect to a server; yield run(query, params), which maps PostgreSQL's errors to replsim's."""
+        server = self._running(name)
+        try:
+            conn = psycopg.connect(server.conninfo, **CONNECT)
+        except psycopg.OperationalError as err:
+            raise NodeDownError(f"{name} does not answer: {str(err).strip()}") from err
+
+        def run(query: str, params: Iterable[Any] | None = None) -> list[tuple]:
+            try:
+                cur = conn.execute(query, params)
+            except psycopg.errors.ReadOnlySqlTransaction as err:
+                raise ReadOnlyError(err.diag.message_primary) from err
+            except psycopg.OperationalError as err:
+                raise NodeDownError(f"{name} stopped answering: {str(err).strip()}") from err
+            except psycopg.Error as err:
+                raise SqlError(f"{name}: {err.diag.message_primary or err}", err.sqlstate) from err
+            return cur.fetchall() if cur.description else []
+
+        with conn:
+            yield run
+
+    def sql(self, name: str, query: str, params: Iterable[Any] | None = None) -> list[tuple]:
+        """Run one statement on a server (autocommit) and return its rows ([] if it returns none)."""
+        with self._session(name) as run:
+            return run(query, params)
+
+    def write(self, name: str, keys: Iterable[int], value: str = "v", every: float = 0.0) -> list[int]:
+        """Upsert (key, value) into table kv, one committed transaction per key; return the keys acknowledged.
+
+        ``every`` seconds pass between two writes (0: as fast as possible).
+        """
+        done: list[int] = []
+        with self._session(name) as run:
+            for k in keys:
+                if done and every:
+                    time.sleep(every)
+                run("INSERT INTO kv VALUES (%s, %s) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v", (k, value))
+                done.append(k)
+        return done
+
+    def read(self, name: str) -> dict[int, str]:
+        """Every (key, value) of table kv on one server, by key."""
+        return dict(self.sql(name, "SELECT k, v FROM kv ORDER BY k"))
+
+    def in_recovery(self, name: str) -> bool:
+        """True if the server is a standby (PostgreSQL's pg_is_in_recovery())."""
+        return self.sql(name, "SELECT pg_is_in_recovery()")[0][0]
+
+    def replication_status(self, name: str = PRIMARY) -> list[ReplicationRow]:
+        """pg_stat_replication on a server: one row per standby streaming from it, by standby name."""
+        rows = self.sql(
+            name,
+            f"""SELECT application_name, state, sent_lsn::text, write_lsn::text, flush_lsn::text,
+                       replay_lsn::text, write_lag, flush_lag, replay_lag, sync_state,
+                       pg_wal_lsn_diff({WAL_END}, replay_lsn)::bigint
+                FROM pg_stat_replication ORDER BY application_name""",
+        )
+        return [
+            ReplicationRow(r[0], r[1], r[2], r[3], r[4], r[5], *map(_seconds, r[6:9]), r[9], r[10] or 0)
+            for r in rows
+        ]
+
+    def wait_caught_up(self, name: str, timeout: float = 15.0) -> None:
+        """Wait until a standby has replayed everything its upstream has written so far."""
+        server = self._running(name)
+        if server.role != STANDBY or server.upstream is None:
+            raise NodeStateError(
+                f"{name} is not a connected standby (role {server.role}); nothing to catch up"
+            )
+        target = self.sql(server.upstream, f"SELECT {WAL_END}")[0][0]
+        query = "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), %s::pg_lsn) >= 0"
+        self._wait(lambda: self.sql(name, query, (target,))[0][0], f"{name} to catch up", timeout)
+
+    def timeline(self, name: str) -> int:
+        """The server's timeline id (forces a CHECKPOINT, then reads pg_control_checkpoint())."""
+        self.sql(name, "CHECKPOINT")
+        return self.sql(name, "SELECT timeline_id FROM pg_control_checkpoint()")[0][0]
+
+    # ---- breaking and repairing
+
+    def disconnect_standby(self, name: str) -> None:
+        """Stop a standby's WAL receiver (primary_conninfo = '' and reload), so it falls behind."""
+        server = self._running(name)
+        if server.role != STANDBY:
+            raise NodeStateError(f"{name} is a {server.role}, not a standby; only a standby can be cut off")
+        self.sql(name, "ALTER SYSTEM SET primary_conninfo = ''")
+        self.sql(name, "SELECT pg_reload_conf()")
+        self._wait(lambda: not self.sql(name, "SELECT 1 FROM pg_stat_wal_receiver"), f"{name} to disconnect")
+        upstream, server.upstream = server.upstream, None
+        if upstream and self.servers[upstream].running:
+            self._wait(lambda: not self._streaming(upstream, name), f"{upstream} to drop {name}")
+
+    def crash(self, name: str) -> None:
+        """Kill a server without a shutdown checkpoint (pg_ctl stop -m immediate), like a power cut."""
+        self._stop(name, "immediate")
+
+    def stop(self, name: str) -> None:
+        """Stop a server cleanly (pg_ctl stop -m fast)."""
+        self._stop(name, "fast")
+
+    def _stop(self, name: str, mode: str) -> None:
+        server = self._running(name)
+        done = self._runner.run(
+            "pg_ctl", "stop", "-D", server.datadir, "-m", mode, "-w", "-t", "30", cwd=self.root
+        )
+        self._check(done, f"pg_ctl stop -m {mode}", server)
+        server.running, server.pid = False, None
+
+    def recover(self, name: str) -> None:
+        """Start a stopped server again, in the role its data folder holds (an old primary: as a primary)."""
+        server = self[name]
+        if server.running:
+            raise NodeStateError(f"{name} is already running")
+        self._start(server)
+
+    def promote(self, name: str, wait: bool = True) -> None:
+        """Turn a standby into a primary with pg_promote(); it starts a new timeline."""
+        server = self._running(name)
+        if server.role != STANDBY or not self.in_recovery(name):
+            raise NodeStateError(f"{name} is a {server.role}, not a standby; only a standby can be promoted")
+        if not self.sql(name, "SELECT pg_promote(wait => %s, wait_seconds => 30)", (wait,))[0][0]:
+            raise NodeStateError(f"{name} did not finish promotion within 30 s; see {self.root / name}.log")
+        server.role, server.upstream = PRIMARY, None
+
+    def rewind(self, name: str, source: str) -> None:
+        """pg_rewind a stopped server onto source's timeline (dropping what only it had) and start it as
+        source's standby."""
+        server, src = self[name], self._running(source)
+        if server.running:
+            raise NodeStateError(
+                f"{name} is running; pg_rewind needs it stopped cleanly first: stop({name!r})"
+            )
+        if src.role != PRIMARY or name == source:
+            raise NodeStateError(
+                f"the rewind source must be another running primary; {source} is a {src.role}"
+            )
+        args = ["--target-pgdata", server.datadir, "--source-server", src.conninfo, "--no-sync"]
+        done = self._runner.run("pg_rewind", *args, cwd=self.root, timeout=120)
+        self._check(done, "pg_rewind", server)
+        exists = "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s"
+        if not self.sql(source, exists, (server.slot,)):
+            self.sql(source, "SELECT pg_create_physical_replication_slot(%s)", (server.slot,))
+        with open(server.datadir / "postgresql.auto.conf", "a") as conf:  # later lines win
+            conf.write(f"primary_conninfo = '{src.conninfo}'\nprimary_slot_name = '{server.slot}'\n")
+        signal_file = server.datadir / "standby.signal"
+        signal_file.touch()
+        self._runner.own(signal_file)
+        server.role, server.upstream = STANDBY, source
+        self._start(server)
+        self._wait(lambda: self._streaming(source, name), f"{name} to stream from {source}")
+
+    # ---- checks that nothing leaks
+
+    def running_processes(self) -> list[int]:
+        """PIDs of this lab's PostgreSQL processes still alive (postmasters started, and any process
+        working inside the lab's folder)."""
+        if self.root is None:
+            return []
+        pids = set(_pids_with_cwd_under(self.root))
+        pids |= {s.pid for s in self.servers.values() if s.pid and _alive(s.pid)}
+        return sorted(pids)
+
+    def listeners(self) -> list[tuple[str, int]]:
+        """(address, port) of every TCP socket listening on one of this lab's ports."""
+        ports = {s.port for s in self.servers.values()}
+        return sorted(a for a in _listen_sockets() if a[1] in ports)
+
+
+def sample_lag(
+    pg: PgCluster, primary: str = PRIMARY, transactions: int = 40, rows: int = 2000, interval: float = 0.01
+) -> list[LagSample]:
+    """Write a burst on primary (``transactions`` inserts of ``rows`` rows each, in a thread) and sample
+    pg_stat_replication every ``interval`` seconds until every standby has caught up again."""
+    pg.sql(primary, "CREATE TABLE IF NOT EXISTS burst (id bigserial PRIMARY KEY, pad text NOT NULL)")
+    standbys = [r.standby for r in pg.replication_status(primary)]
+    for name in standbys:
+        pg.wait_caught_up(name)
+    failed: list[BaseException] = []
+
+    def burst() -> None:
+        try:
+            for _ in range(transactions):
+                pg.sql(
+                    primary,
+                    "INSERT INTO burst (pad) SELECT repeat('x', 200) FROM generate_series(1, %s)",
+                    (rows,),
+                )
+        except BaseException as err:  # reported by the caller's thread
+            failed.append(err)
+
+    writer = threading.Thread(target=burst, name="replsim-burst")
+    samples: list[LagSample] = []
+    began = time.monotonic()
+    writer.start()
+    while True:
+        now = time.monotonic() - began
+        rows_now = pg.replication_status(primary)
+        samples += [LagSample(now, r) for r in rows_now]
+        if not writer.is_alive() and all(r.lag_bytes == 0 for r in rows_now):
+            break
+        if now > 120:
+            raise NodeStateError("the standbys did not catch up within 120 s of the burst")
+        time.sleep(interval)
+    writer.join()
+    if failed:
+        raise failed[0]
+    return samples
+
+
+def plot_lag(samples: list[LagSample]) -> Any:
+    """Plot each standby's lag in a burst: WAL not replayed (kB) and replay_lag (ms); return the Figure."""
+    import matplotlib.pyplot as plt
+
+    fig, (by_bytes, by_time) = plt.subplots(1, 2, figsize=(10, 3.8))
+    names = sorted({s.row.standby for s in samples})
+    for name, style in zip(names, ["-o", "--s", ":^", "-.D"] * len(names)):
+        mine = [s for s in samples if s.row.standby == name]
+        t = [s.t for s in mine]
+        by_bytes.plot(t, [s.row.lag_bytes / 1024 for s in mine], style, ms=3, label=name)
+        ms = [math.nan if s.row.replay_lag is None else 1000 * s.row.replay_lag for s in mine]
+        by_time.plot(t, ms, style, ms=3, label=name)
+    by_bytes.set(xlabel="time since the burst began (s)", ylabel="WAL not yet replayed (kB)")
+    by_time.set(xlabel="time since the burst began (s)", ylabel="replay_lag (ms)")
+    by_bytes.set_title("in bytes: WAL end - replay_lsn")
+    by_time.set_title("in time: replay_lag")
+    fig.suptitle("How far each standby is behind the primary during a write burst")
+    for ax in (by_bytes, by_time):
+        ax.grid(alpha=0.3)
+        ax.legend(title="standby")
+    fig.tight_layout()
+    return fig
