@@ -320,6 +320,30 @@ class Cluster:
             self.now, "promote", name, f"{name!r} leads epoch {self._epoch} from lsn {node.lsn}"
         )
 
+    def rejoin(self, name: str) -> None:
+        """Make ``name`` follow the current leader again, like ``pg_rewind`` and a restart as standby.
+
+        Entries that only ``name`` holds (never replicated before a failover, or
+        written while it wrongly led) are discarded when it reconciles.
+        """
+        node = self.node(name)
+        if name == self._leader:
+            raise NodeStateError(f"{name!r} is the current leader; rejoin() is for the other nodes")
+        lead = self.nodes[self._leader]
+        for _, token in node.pending:
+            op = self._pending.pop(token, None)
+            if op is not None:
+                op.complete, op.outcome = self.now, INFO
+                op.error = f"{name!r} stopped leading before enough replicas confirmed: outcome unknown"
+        node.pending.clear()
+        node.role, node.leader, node.followers = FOLLOWER, self._leader, []
+        node.match.clear()
+        if name not in lead.followers:
+            lead.followers.append(name)
+        self.history.event(self.now, "rejoin", name, f"{name!r} follows {self._leader!r} again")
+        if node.up:
+            node.recover()
+
     def _node_event(self, name: str):
         def record(kind: str, detail: str) -> None:
             self.history.event(self.now, kind, name, detail)

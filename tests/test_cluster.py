@@ -156,6 +156,24 @@ def test_split_brain_two_leaders_accept_writes_for_the_same_key():
     }
 
 
+def test_rejoin_ends_split_brain_and_discards_the_old_leaders_writes():
+    c = anchor()
+    c.partition(["Anchor"], CHANNELS)
+    c.promote("Channel A", followers=["Channel B", "Channel C"])
+    for i in range(3):
+        c.write("owner", f"alice-{i}", node="Anchor")
+    c.write("owner", "bob")
+    c.heal()
+    c.rejoin("Anchor")
+    c.advance(1)
+    assert c.leaders() == ["Channel A"]
+    assert [e.value for e in c.nodes["Anchor"].rolled_back] == ["alice-0", "alice-1", "alice-2"]
+    assert c.divergence() == {} and c.read("owner", "Anchor") == "bob"
+    assert [o.value for o in c.lost_writes()] == ["alice-0", "alice-1", "alice-2"]
+    with pytest.raises(NodeStateError, match="is the current leader"):
+        c.rejoin("Channel A")
+
+
 def test_sync_replica_delays_the_acknowledgement_by_a_round_trip():
     c = anchor(sync_replicas=1)
     op = c.write("k", 1)
