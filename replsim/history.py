@@ -109,22 +109,25 @@ class History:
         still lacks (0 when it holds everything), like PostgreSQL's replay lag.
         """
         times = np.asarray(times, dtype=float)
+        appointed = np.array([when for when, _ in self.leaders], dtype=float)
+        which = np.clip(np.searchsorted(appointed, times, side="right") - 1, 0, None)
         mine = self.position(node, times)
         behind = np.zeros(len(times), dtype=np.int64)
         seconds = np.zeros(len(times), dtype=float)
-        appointed = np.array([when for when, _ in self.leaders])
-        which = np.clip(np.searchsorted(appointed, times, side="right") - 1, 0, None)
-        for k in np.unique(which):
-            ref = self.leaders[k][1]
-            if ref == node:
+        for ref in sorted({name for _, name in self.leaders} - {node}):
+            mask = np.isin(which, [i for i, (_, name) in enumerate(self.leaders) if name == ref])
+            if not mask.any():
                 continue
-            sel = which == k
-            behind[sel] = np.maximum(self.position(ref, times[sel]) - mine[sel], 0)
+            b = np.maximum(self.position(ref, times[mask]) - mine[mask], 0)
+            behind[mask] = b
             entries = self.nodes[ref].log.entries
-            for i in np.flatnonzero(sel & (behind > 0)):
-                m = int(mine[i])
-                if m < len(entries):
-                    seconds[i] = max(times[i] - entries[m].time, 0.0)
+            m = mine[mask]
+            need = (b > 0) & (m < len(entries))
+            first, where = np.unique(m[need], return_inverse=True)
+            written = np.array([entries[int(k)].time for k in first], dtype=float)
+            sec = np.zeros(len(b))
+            sec[need] = np.maximum(times[mask][need] - written[where], 0.0)
+            seconds[mask] = sec
         return behind, seconds
 
     def write_availability(self, bin_seconds: float = 1.0, until: float | None = None) -> tuple:

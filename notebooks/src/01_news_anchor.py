@@ -126,13 +126,15 @@ news.run(until=30.0)
 news.recover("Channel B")
 news.run(until=30.2)
 print(news.table())
-ticker.stop()
 
 # %% [markdown]
 # The plot shows each channel's lag over time: how many log entries it is behind the anchor. Channel B's
-# line climbs while it is dark and falls back to zero one round trip (100 ms) after it returns.
+# line climbs while it is dark and falls back to zero one round trip (100 ms) after it returns. (The
+# other lines sit at 0 or 1: every new update is "1 behind" for the 50 ms it spends on the wire.)
 
 # %%
+news.run(until=40.0)
+ticker.stop()
 fig = lag_plot(news)
 plt.show()
 

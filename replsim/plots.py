@@ -1,0 +1,429 @@
+"""Figures of a cluster: its picture as a graph, follower lag over time, write availability.
+
+Colours come from the Okabe-Ito palette, and every distinction that colour makes
+is also made by a shape, a hatch, a line style or a word, so the figures stay
+readable in greyscale and for colour-blind readers. Every function draws into
+``ax`` when given one (and returns its figure), else makes a new pyplot figure, so
+a notebook shows it and ``plt.show()`` works; none calls ``plt.show()`` itself.
+Figures are deterministic: fixed layouts, no randomness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+
+from .errors import ConfigError
+from .node import LEADER
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
+    from .history import History
+
+# Okabe & Ito (2008), "Color Universal Design".
+OKABE_ITO = {
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+    "black": "#000000",
+}
+LINE_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7", "#000000")
+LINE_STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)))
+
+_LEADER = OKABE_ITO["blue"]
+_OTHER_LEADER = OKABE_ITO["reddish purple"]
+_FOLLOWER = OKABE_ITO["sky blue"]
+_DOWN = "#DDDDDD"  # light grey, hatched: lighter than both blues, also in greyscale
+_DOWN_EDGE = "#8C8C8C"
+_FAULT = OKABE_ITO["vermillion"]
+_EDGE = "#333333"
+_SPACING = 1.25  # between nodes in a row, in data units (rows are 1 apart)
+_STEPS = [1, 2, 2.5, 5, 10]  # tick steps: 0, 5, 10 or 0, 20, 40 rather than 0, 8, 16
+_MIN_PEAK_STEPS = 100  # peak-lag steps are never wider than 1/100 of the time axis
+_MARKED_EVENTS = ("crash", "recover", "promote", "partition", "cut", "heal")
+
+
+# --- the cluster picture ---------------------------------------------------
+def cluster_graph(cluster: Cluster) -> nx.DiGraph:
+    """The cluster as a directed graph: an edge from each node's leader to it, with lag and link state.
+
+    Node attributes: ``role``, ``up``, ``lsn``, ``epoch``, ``kind`` (``"leader"``,
+    ``"other leader"`` for a second leader during split brain, ``"follower"``).
+    Edge attributes: ``behind`` (entries the follower lacks from that leader) and
+    ``link`` (``"ok"``, ``"partitioned"``, ``"cut"`` or ``"acks cut"``).
+    """
+    g = nx.DiGraph()
+    main = cluster.leader
+    for name, node in cluster.nodes.items():
+        if node.role == LEADER:
+            kind = "leader" if name == main else "other leader"
+        else:
+            kind = "follower"
+        g.add_node(name, role=node.role, up=node.up, lsn=node.lsn, epoch=node.epoch, kind=kind)
+    net = cluster.network
+    group = {n: i for i, members in enumerate(net.groups()) for n in members}
+    cuts = set(net.cuts())
+    for name, node in cluster.nodes.items():
+        src = node.leader
+        if node.role == LEADER or src is None or src == name or src not in cluster.nodes:
+            continue
+        if group[src] != group[name]:
+            link = "partitioned"
+        elif (src, name) in cuts:
+            link = "cut"
+        elif (name, src) in cuts:
+            link = "acks cut"
+        else:
+            link = "ok"
+        behind = max(cluster.nodes[src].lsn - node.lsn, 0)
+        g.add_edge(src, name, behind=behind, link=link)
+    return g
+
+
+def network_faults(cluster: Cluster) -> str:
+    """The partition and cuts in force, in words ("" when the network is whole)."""
+    groups = cluster.network.groups()
+    parts = []
+    if len(groups) > 1:
+        parts.append("partition: " + " | ".join("{" + ", ".join(gr) + "}" for gr in groups))
+    parts += [f"cut {a} → {b}" for a, b in cluster.network.cuts()]
+    return "; ".join(parts)
+
+
+def _layout(g: nx.DiGraph) -> dict[str, tuple[float, float]]:
+    """Leaders in a row on top, followers in a row below, each row centred, in creation order."""
+    top = [n for n in g if g.nodes[n]["role"] == LEADER]
+    bottom = [n for n in g if g.nodes[n]["role"] != LEADER]
+    pos: dict[str, tuple[float, float]] = {}
+    width = max(len(bottom) - 1, 1) * _SPACING
+    for row, y, spacing in ((top, 1.0, max(width / max(len(top), 1), _SPACING)), (bottom, 0.0, _SPACING)):
+        for i, n in enumerate(row):
+            pos[n] = ((i - (len(row) - 1) / 2) * spacing, y)
+    return pos
+
+
+def _node_style(attrs: dict) -> tuple[str, str, str]:
+    """(marker, face colour, hatch) for a node."""
+    marker = "s" if attrs["role"] == LEADER else "o"
+    if not attrs["up"]:
+        return marker, _DOWN, "////"
+    if attrs["kind"] == "other leader":
+        return marker, _OTHER_LEADER, "xx"
+    return marker, (_LEADER if attrs["role"] == LEADER else _FOLLOWER), ""
+
+
+def _node_label(name: str, attrs: dict, epochs: bool) -> str:
+    role = attrs["kind"] if attrs["kind"] != "other leader" else "2nd leader"
+    state = "" if attrs["up"] else " · down"
+    epoch = f" · epoch {attrs['epoch']}" if epochs else ""
+    return f"{name}\n{role}{state}\nlsn {attrs['lsn']}{epoch}"
+
+
+def cluster_picture(cluster: Cluster, ax: Axes | None = None, legend: bool = True) -> Figure:
+    """Draw the cluster: leader(s) on top, followers below, lag on the edges, faults dashed.
+
+    ``legend=False`` leaves out the key to shapes and colours (the node labels say it in words).
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig = ax.figure
+    g = cluster_graph(cluster)
+    pos = _layout(g)
+    ax.set_axis_off()
+    xs = [p[0] for p in pos.values()]
+    ax.set_xlim(min(xs) - 0.65, max(xs) + 0.65)
+    ax.set_ylim(-0.62, 1.6)
+
+    crowded = sum(1 for n in g if g.nodes[n]["role"] != LEADER) > 3
+    size = 7 if crowded else 8
+    for i, (src, dst, e) in enumerate(g.edges(data=True)):
+        (x0, y0), (x1, y1) = pos[src], pos[dst]
+        fault = e["link"] != "ok"
+        down = not (g.nodes[src]["up"] and g.nodes[dst]["up"])
+        colour = _FAULT if fault else (_DOWN_EDGE if down else _EDGE)
+        style = "--" if fault else (":" if down else "-")
+        ax.annotate(
+            "",
+            xy=(x1, y1),
+            xytext=(x0, y0),
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": colour,
+                "linestyle": style,
+                "linewidth": 1.6,
+                "shrinkA": 17,
+                "shrinkB": 17,
+                "mutation_scale": 14,
+            },
+            zorder=1,
+        )
+        text = f"{e['behind']} behind"
+        if fault:
+            text = f"{e['link']}\n{text}"
+        # labels nearer the followers, where the edges fan out; staggered when there are many
+        t = (0.76 if i % 2 else 0.5) if crowded else 0.62
+        ax.text(
+            x0 + (x1 - x0) * t,
+            y0 + (y1 - y0) * t,
+            text,
+            ha="center",
+            va="center",
+            fontsize=size,
+            color=colour if fault else "black",
+            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": colour, "lw": 0.8},
+            zorder=3,
+            gid=f"edge:{src}->{dst}",
+        )
+
+    epochs = len({g.nodes[n]["epoch"] for n in g}) > 1 or len(cluster.history.leaders) > 1
+    for name in g:
+        attrs = g.nodes[name]
+        marker, face, hatch = _node_style(attrs)
+        x, y = pos[name]
+        coll = ax.scatter(
+            [x],
+            [y],
+            s=620,
+            marker=marker,
+            c=face,
+            edgecolors="black",
+            linewidths=1.4,
+            hatch=hatch or None,
+            zorder=2,
+        )
+        coll.set_gid(f"node:{name}")
+        above = attrs["role"] == LEADER
+        ax.text(
+            x,
+            y + (0.16 if above else -0.16),
+            _node_label(name, attrs, epochs),
+            ha="center",
+            va="bottom" if above else "top",
+            fontsize=size,
+            linespacing=1.15,
+            zorder=3,
+            gid=f"label:{name}",
+        )
+
+    leaders = cluster.leaders()
+    title = f"t = {cluster.now:.1f} s"
+    if len(leaders) > 1:
+        title += f"  ·  SPLIT BRAIN: {len(leaders)} leaders"
+    pad = 6.0
+    if cluster.network.faulty:  # say which links are down on a line between the title and the picture
+        ax.text(
+            0.0, 1.01, network_faults(cluster), transform=ax.transAxes, fontsize=8, color=_FAULT, va="bottom"
+        )
+        pad = 18.0
+    ax.set_title(title, fontsize=11, loc="left", y=1.0, pad=pad)
+
+    if not legend:
+        return fig
+    handles = [
+        Line2D([], [], ls="", marker="s", ms=9, mfc=_LEADER, mec="black", label="leader"),
+        Line2D([], [], ls="", marker="o", ms=9, mfc=_FOLLOWER, mec="black", label="follower"),
+        Patch(fc=_DOWN, ec="black", hatch="////", label="down (crashed)"),
+    ]
+    if any(g.nodes[n]["kind"] == "other leader" for n in g):
+        handles.insert(1, Patch(fc=_OTHER_LEADER, ec="black", hatch="xx", label="2nd leader"))
+    if any(e["link"] != "ok" for *_, e in g.edges(data=True)):
+        handles.append(Line2D([], [], color=_FAULT, ls="--", label="cut or partitioned link"))
+    ax.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, -0.02),
+        ncol=len(handles),
+        fontsize=7.5,
+        frameon=False,
+        handlelength=1.5,
+        columnspacing=1.0,
+    )
+    return fig
+
+
+# --- lag over time -----------------------------------------------------------
+def _peak_entries_behind(history: History, node: str, times: np.ndarray) -> np.ndarray:
+    """The most entries ``node`` was behind within each interval from ``times[i]`` to ``times[i + 1]``.
+
+    Exact: the lag only changes when a node's log position changes or a leader is
+    appointed, so it is evaluated at every such moment and the maximum taken per interval.
+    """
+    refs = {n for _, n in history.leaders} | {node}
+    moments = [times, np.array([t for t, _ in history.leaders], dtype=float)]
+    moments += [np.frombuffer(history.nodes[n].pos_t, dtype=np.float64) for n in sorted(refs)]
+    every = np.unique(np.concatenate(moments))
+    every = every[(every >= times[0]) & (every <= times[-1])]
+    behind, _ = history.lag(node, every)
+    return np.maximum.reduceat(behind, np.searchsorted(every, times))
+
+
+def _write_gap(history: History, factor: float) -> float:
+    """``factor`` times the typical gap between two writes on the leaders (inf if fewer than two)."""
+    # a peak-lag step two gaps wide holds a write or more in steady state: a flat line, not a comb
+    refs = sorted({n for _, n in history.leaders})
+    moments = np.unique(np.concatenate([np.frombuffer(history.nodes[n].pos_t, np.float64) for n in refs]))
+    gaps = np.diff(moments)
+    gaps = gaps[gaps > 0]
+    return factor * float(np.median(gaps)) if len(gaps) else float("inf")
+
+
+def _default_lag_nodes(cluster: Cluster) -> list[str]:
+    """Every node except one that has led the whole time."""
+    led = {n for _, n in cluster.history.leaders}
+    return [n for n in cluster.names if not (led == {n})]
+
+
+def _mark_events(ax: Axes, cluster: Cluster, kinds: Sequence[str] = _MARKED_EVENTS) -> None:
+    """Light vertical lines at crash/recover/promote/partition/heal events, labelled in staggered rows.
+
+    Call after the x limits are set: labels that would overlap move down a row.
+    """
+    trans = ax.get_xaxis_transform()
+    x0, x1 = ax.get_xlim()
+    width_px = max(ax.get_position().width * ax.figure.get_figwidth() * 72.0, 1.0)  # in points
+    per_point = (x1 - x0) / width_px
+    row_end: list[float] = []
+    for ev in cluster.history.events:
+        if ev.kind not in kinds:
+            continue
+        ax.axvline(ev.time, color="#BBBBBB", lw=0.9, zorder=0)
+        text = ev.kind if ev.node is None else f"{ev.kind} {ev.node}"
+        span = (len(text) + 2) * 7 * 0.55 * per_point  # 7 pt text, about 0.55 em a character
+        right = ev.time + span > x1  # no room on the right: write it to the left of the line
+        start, end = (ev.time - span, ev.time) if right else (ev.time, ev.time + span)
+        row = next((i for i, e in enumerate(row_end) if start > e), len(row_end))
+        if row == len(row_end):
+            row_end.append(x0 - 1.0)
+        row_end[row] = end
+        ax.text(
+            ev.time,
+            0.975 - 0.065 * (row % 4),
+            (text + " ") if right else (" " + text),
+            transform=trans,
+            ha="right" if right else "left",
+            va="top",
+            fontsize=7,
+            color="#555555",
+            bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85},
+            zorder=1,
+        )
+
+
+def lag_plot(
+    cluster: Cluster,
+    nodes: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    unit: str = "entries",
+    samples: int = 400,
+    peak: bool = True,
+) -> Figure:
+    """Plot each follower's lag behind the leader of the moment, from t = 0 to now, with events marked.
+
+    The time axis is cut into ``samples - 1`` equal steps. In ``unit="entries"``
+    with ``peak=True`` each step shows the most entries the node was behind during
+    it, so brief lags are never missed or aliased; fewer, wider steps (two typical
+    gaps between writes, but at least 100 steps) keep a steady stream of writes
+    from drawing a comb of 0/1 spikes. With ``peak=False``, or in ``unit="seconds"``,
+    each step shows the lag at its start.
+    """
+    if unit not in ("entries", "seconds"):
+        raise ConfigError(f"unit must be 'entries' or 'seconds', got {unit!r}")
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
+        raise ConfigError(f"samples must be an integer >= 2, got {samples!r}")
+    names = _default_lag_nodes(cluster) if nodes is None else list(nodes)
+    for n in names:
+        cluster.node(n)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
+    fig = ax.figure
+    end = cluster.now
+    steps = samples - 1
+    if unit == "entries" and peak:  # wide enough steps that a steady stream of writes draws a flat line
+        steps = min(steps, max(int(end / _write_gap(cluster.history, 2.0)), _MIN_PEAK_STEPS))
+    times = np.linspace(0.0, end, max(steps, 1) + 1)
+    top = 0.0
+    order = {n: i for i, n in enumerate(cluster.names)}  # a node keeps its colour across plots
+    for n in names:
+        i = order[n]
+        if unit == "entries" and peak:
+            y = _peak_entries_behind(cluster.history, n, times)
+        else:
+            y = cluster.history.lag(n, times)[0 if unit == "entries" else 1]
+        top = max(top, float(y.max()) if len(y) else 0.0)
+        ax.step(
+            times,
+            y,
+            where="post",
+            color=LINE_COLOURS[i % len(LINE_COLOURS)],
+            linestyle=LINE_STYLES[i % len(LINE_STYLES)],
+            linewidth=1.8,
+            label=n,
+        )
+    ax.set_xlim(0.0, max(end, 1.0))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=_STEPS))
+    _mark_events(ax, cluster)
+    if unit == "entries":
+        ax.set_ylim(0, max(top * 1.3, 5))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True, steps=_STEPS))
+        ax.set_ylabel("lag (log entries behind the leader)")
+    else:
+        ax.set_ylim(0, max(top * 1.3, 1.0))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=_STEPS))
+        ax.set_ylabel("lag (seconds behind the leader)")
+    ax.set_xlabel("virtual time (s)")
+    ax.set_title("Follower lag over time", fontsize=11, loc="left", y=1.0)
+    ax.grid(True, axis="y", color="#E5E5E5", lw=0.8)
+    ax.set_axisbelow(True)
+    if names:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="node", title_fontsize=8)
+    return fig
+
+
+# --- write availability ------------------------------------------------------
+def availability_plot(cluster: Cluster, bin_seconds: float = 1.0, ax: Axes | None = None) -> Figure:
+    """Bar chart: the share of write attempts accepted in each time bin, with events marked."""
+    if isinstance(bin_seconds, bool) or not isinstance(bin_seconds, (int, float)) or not bin_seconds > 0:
+        raise ConfigError(f"bin_seconds must be > 0, got {bin_seconds!r}")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 3.5), layout="constrained")
+    fig = ax.figure
+    starts, share = cluster.history.write_availability(bin_seconds, until=cluster.now)
+    tried = ~np.isnan(share)
+    ok = np.where(tried, share, 0.0) * 100
+    refused = np.where(tried, 100 - ok, 0.0)
+    common = {"width": bin_seconds, "align": "edge", "linewidth": 0.5}
+    ax.bar(starts, ok, color=OKABE_ITO["blue"], edgecolor="white", label="accepted", **common)
+    ax.bar(
+        starts,
+        refused,
+        bottom=ok,
+        color=OKABE_ITO["vermillion"],
+        edgecolor="white",
+        hatch="///",
+        label="refused",
+        **common,
+    )
+    ax.set_xlim(0.0, max(cluster.now, bin_seconds))
+    _mark_events(ax, cluster)
+    ax.set_ylim(0, 135)  # room above the bars for the event labels
+    ax.set_yticks([0, 25, 50, 75, 100])
+    ax.set_xlabel("virtual time (s)")
+    ax.set_ylabel(f"write attempts (% per {bin_seconds:g} s bin)")
+    ax.set_title("Write availability", fontsize=11, loc="left", y=1.0)
+    handles, _ = ax.get_legend_handles_labels()
+    handles.append(Patch(fc="white", ec="#999999", lw=0.8, label="none tried"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    return fig

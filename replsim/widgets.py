@@ -1,0 +1,529 @@
+"""A control panel for a cluster: buttons and sliders that act on it and redraw its figures in place.
+
+Use in a notebook::
+
+    panel = ControlPanel(cluster, actions=("write", "crash", "recover", "advance"))
+    panel                                   # last expression of the cell: shows it
+
+Every action runs through :meth:`ControlPanel.run`, which never raises: a refusal
+by the simulator (a write to a follower, crashing a crashed node) is shown in the
+message line as "Refused: ...", anything else as "Unexpected error: ...". After
+each action the status line and the figure (a PNG in an ``ipywidgets.Image``,
+drawn on one reused Agg figure, so nothing leaks into the cell's output) update.
+
+Adding an action, two ways:
+
+* for one panel: ``panel.add_action("delay", handler, inputs={"delay": slider}, live=True)``;
+  ``handler()`` reads the inputs, acts on ``panel.cluster`` and returns the
+  message to show.
+* for every panel: register a builder, then name it in ``actions``::
+
+      @register_action("delay")
+      def _build_delay(panel: ControlPanel) -> None:
+          slider = FloatSlider(description="delay (s)", min=0, max=1, value=0.05)
+          panel.add_action("delay", lambda: ..., inputs={"delay": slider}, live=True)
+
+  (a subclass may instead set its own ``action_builders`` mapping).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import ipywidgets as widgets
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .errors import ConfigError, ReplsimError
+from .node import LEADER
+from .plots import availability_plot, cluster_picture, lag_plot, network_faults
+
+if TYPE_CHECKING:
+    from .cluster import Cluster, Writer
+
+ActionBuilder = Callable[["ControlPanel"], None]
+PlotMaker = Callable[..., Any]
+
+ACTIONS: dict[str, ActionBuilder] = {}
+"""Action builders by name: each adds its widgets to a panel with ``panel.add_action``."""
+
+
+class PlotSpec(NamedTuple):
+    """How a panel lays out one plot: the function, its share of the width, and margins in inches."""
+
+    draw: PlotMaker
+    width: float = 1.0
+    left: float = 0.7  # room for the y tick labels and the y label
+    right: float = 0.25  # room for a legend placed outside the axes
+
+
+PLOTS: dict[str, PlotSpec] = {
+    "cluster": PlotSpec(partial(cluster_picture, legend=False), 1.15, 0.1, 0.1),
+    "lag": PlotSpec(lag_plot, 1.25, 0.75, 1.2),
+    "lag seconds": PlotSpec(partial(lag_plot, unit="seconds"), 1.25, 0.75, 1.2),
+    "availability": PlotSpec(availability_plot, 1.25, 0.75, 1.0),
+}
+"""Plots a panel can show, by name (a plot function drawing into ``ax=``, and its layout)."""
+
+_OWN_PLOTS = {spec.draw for spec in PLOTS.values()}
+_FAST_TEXT = {"text.hinting": "no_hinting"}  # glyphs render about 40% faster, and look the same at 80 dpi
+_TOP, _BOTTOM = 0.5, 0.45  # inches above the axes (title, partition line) and below (x label)
+
+DEFAULT_ACTIONS = ("write", "crash", "recover", "advance")
+
+_OK_COLOUR = "#00573F"  # dark bluish green: readable text on white
+_ERROR_COLOUR = "#A51D00"  # dark vermillion
+
+
+def register_action(name: str) -> Callable[[ActionBuilder], ActionBuilder]:
+    """Decorator: make ``builder(panel)`` available to every panel as the action ``name``."""
+
+    def deco(builder: ActionBuilder) -> ActionBuilder:
+        ACTIONS[name] = builder
+        return builder
+
+    return deco
+
+
+class ControlPanel(widgets.VBox):
+    """Buttons and inputs that drive a Cluster, a status line, a message line and live figures.
+
+    ``actions``: names in ``action_builders`` (or builder callables), one row each
+    (crash/recover/promote/partition/heal share one row and one node dropdown).
+    Built in: write, crash, recover, advance (the default), promote, partition,
+    heal, and rate (a writes-per-second slider driving a client of the panel's own).
+    ``plots``: names in ``PLOTS`` (or functions taking ``(cluster, ax=...)``, or ``PlotSpec``s), side by side.
+    """
+
+    action_builders: Mapping[str, ActionBuilder] = ACTIONS
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        actions: Sequence[str | ActionBuilder] = DEFAULT_ACTIONS,
+        plots: Sequence[str | PlotMaker | PlotSpec] = ("cluster", "lag"),
+        title: str | None = None,
+        *,
+        figsize: tuple[float, float] = (9.5, 3.8),
+        dpi: float = 80.0,
+    ) -> None:
+        super().__init__()
+        if isinstance(actions, str):
+            actions = (actions,)
+        if isinstance(plots, str):
+            plots = (plots,)
+        self.cluster = cluster
+        self.buttons: dict[str, widgets.Button] = {}
+        self.inputs: dict[str, widgets.Widget] = {}
+        self.last_error: str | None = None
+        self.actions: list[str] = []  # names of the actions added, in order
+        self.writer: Writer | None = None  # the client the "rate" action runs, if any
+        self._rows: dict[str, widgets.HBox] = {}
+        self._plots = [self._plot_spec(p) for p in plots]
+        self.status = widgets.HTML()
+        self.message = widgets.HTML()
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
+        self.figure = Figure(figsize=figsize, dpi=dpi)
+        FigureCanvasAgg(self.figure)
+        self._axes: list[Axes] | None = None
+        self._controls = widgets.VBox()
+        for action in actions:
+            self._build(action)
+        head = [widgets.HTML(f"<h3 style='margin:4px 0'>{html.escape(title)}</h3>")] if title else []
+        self.children = [*head, self._controls, self.message, self.status, self.image]
+        self._show("Ready: pick an action.", kind="info")
+        self.refresh()
+
+    def __repr__(self) -> str:
+        return f"ControlPanel({self.cluster!r}, actions: {', '.join(self.actions)})"
+
+    # --- building ---------------------------------------------------------
+    def _build(self, action: str | ActionBuilder) -> None:
+        if callable(action):
+            action(self)
+            return
+        try:
+            builder = self.action_builders[action]
+        except (KeyError, TypeError):
+            known = ", ".join(sorted(self.action_builders))
+            raise ConfigError(f"unknown action {action!r}; the actions are {known}") from None
+        builder(self)
+
+    @staticmethod
+    def _plot_spec(plot: str | PlotMaker | PlotSpec) -> PlotSpec:
+        if isinstance(plot, PlotSpec):
+            return plot
+        if callable(plot):
+            return PlotSpec(plot)
+        try:
+            return PLOTS[plot]
+        except (KeyError, TypeError):
+            known = ", ".join(sorted(PLOTS))
+            raise ConfigError(f"unknown plot {plot!r}; the plots are {known}") from None
+
+    def add_action(
+        self,
+        name: str,
+        handler: Callable[[], str | None],
+        *,
+        button: widgets.Button | None = None,
+        inputs: Mapping[str, widgets.Widget] | None = None,
+        row: str | None = None,
+        live: bool = False,
+    ) -> None:
+        """Add an action: ``inputs`` then ``button`` in row ``row`` (default: a new row named ``name``).
+
+        Clicking the button (and, if ``live``, changing any of the inputs) runs
+        ``handler()`` through :meth:`run`. The button goes in ``self.buttons[name]``,
+        the inputs in ``self.inputs`` under their keys; an input already in the
+        panel under the same key is shared, not shown twice.
+        """
+        if name in self.actions:
+            raise ConfigError(f"the panel already has an action called {name!r}")
+        self.actions.append(name)
+        row_key = name if row is None else row
+        box = self._rows.get(row_key)
+        if box is None:
+            box = self._rows[row_key] = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
+            self._controls.children = [*self._controls.children, box]
+        shown = list(box.children)
+        for key, widget in (inputs or {}).items():
+            if self.inputs.get(key) is widget:
+                continue
+            if key in self.inputs:
+                raise ConfigError(f"the panel already has an input called {key!r}")
+            self.inputs[key] = widget
+            shown.append(widget)
+            if live:
+                widget.observe(lambda _change: self.run(handler), names="value")
+        if button is not None:
+            self.buttons[name] = button
+            button.on_click(lambda _button: self.run(handler))
+            shown.append(button)
+        box.children = shown
+
+    def node_dropdown(self, key: str = "node", default: str | None = None) -> widgets.Dropdown:
+        """The panel's node chooser under ``inputs[key]`` (made on first use; shared by actions)."""
+        existing = self.inputs.get(key)
+        if isinstance(existing, widgets.Dropdown):
+            return existing
+        names = self.cluster.names
+        if default is None:  # the first follower: the natural thing to crash in lesson 1
+            default = next((n for n in names if n != self.cluster.leader), names[0])
+        return widgets.Dropdown(
+            options=names,
+            value=default,
+            description="node",
+            layout=widgets.Layout(width="210px"),
+            style={"description_width": "40px"},
+        )
+
+    # --- running ----------------------------------------------------------
+    def run(self, handler: Callable[[], str | None]) -> bool:
+        """Run one action: show its message (or why it failed), then redraw. Never raises.
+
+        Returns True if the action succeeded.
+        """
+        try:
+            text = handler()
+        except ReplsimError as exc:
+            self.last_error = str(exc)
+            self._show(f"Refused: {exc}", kind="error")
+            ok = False
+        except Exception as exc:  # a widget callback must never raise into the kernel
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            self._show(f"Unexpected error: {self.last_error}", kind="error")
+            ok = False
+        else:
+            self.last_error = None
+            self._show(text or "Done.", kind="ok")
+            ok = True
+        self.refresh()
+        return ok
+
+    def refresh(self) -> None:
+        """Redraw the status line and the figure from the cluster's current state (never raises)."""
+        try:
+            self.status.value = self._status_html()
+            self.image.value = self._render()
+        except Exception as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            self._show(f"Unexpected error while drawing: {self.last_error}", kind="error")
+
+    def _render(self) -> bytes:
+        fig = self.figure
+        if not self._plots:
+            return b""
+        if self._axes is None:
+            self._axes = self._make_axes()
+        for spec, ax in zip(self._plots, self._axes, strict=True):
+            if spec.draw in _OWN_PLOTS:
+                _clear_artists(ax)  # keeps the axes and their ticks: much faster than ax.cla()
+            else:
+                ax.cla()
+            spec.draw(self.cluster, ax=ax)
+        buf = io.BytesIO()
+        with matplotlib.rc_context(_FAST_TEXT):  # only for this figure; the learner's own plots keep theirs
+            fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})
+        return buf.getvalue()
+
+    def _make_axes(self) -> list[Axes]:
+        """One axes per plot, side by side, with fixed margins (faster than a layout engine)."""
+        fig = self.figure
+        width, height = fig.get_size_inches()
+        crowd = max(1.0, len(self.cluster.nodes) / 4.5)  # a picture of many nodes needs more room
+        widths = [s.width * (crowd if s.draw is PLOTS["cluster"].draw else 1.0) for s in self._plots]
+        pads = sum(spec.left + spec.right for spec in self._plots)
+        share = max(width - pads, 1.0) / sum(widths)
+        bottom, top = _BOTTOM / height, 1 - _TOP / height
+        axes, x = [], 0.0
+        for spec, w in zip(self._plots, widths, strict=True):
+            x += spec.left
+            axes.append(fig.add_axes((x / width, bottom, w * share / width, top - bottom)))
+            x += w * share + spec.right
+        return axes
+
+    def _show(self, text: str, kind: str) -> None:
+        colour = {"ok": _OK_COLOUR, "error": _ERROR_COLOUR}.get(kind, "#333333")
+        role = "alert" if kind == "error" else "status"
+        self.message.value = (
+            f"<div role='{role}' style='color:{colour}; font-weight:600; margin:4px 0; line-height:1.35'>"
+            f"{html.escape(text)}</div>"
+        )
+
+    def _status_html(self) -> str:
+        c = self.cluster
+        lag = c.lag()
+        leaders = c.leaders()
+        head = f"t = {c.now:.1f} s &nbsp;·&nbsp; leader: <b>{html.escape(c.leader)}</b>"
+        head += f" (epoch {c.node(c.leader).epoch}{'' if c.node(c.leader).up else ', down'})"
+        if len(leaders) > 1:
+            head += f" &nbsp;·&nbsp; <b>split brain</b>: {html.escape(', '.join(leaders))} all lead"
+        if c.network.faulty:
+            head += f" &nbsp;·&nbsp; network: {html.escape(network_faults(c))}"
+        cells = "padding:1px 10px 1px 0; text-align:left"
+        rows = [
+            f"<tr><th style='{cells}'>node</th><th style='{cells}'>role</th><th style='{cells}'>state</th>"
+            f"<th style='{cells}'>lsn</th><th style='{cells}'>behind the leader</th></tr>"
+        ]
+        for name, node in c.nodes.items():
+            behind = "-" if name == c.leader else f"{lag[name]} {'entry' if lag[name] == 1 else 'entries'}"
+            rows.append(
+                f"<tr><td style='{cells}'>{html.escape(name)}</td><td style='{cells}'>{node.role}</td>"
+                f"<td style='{cells}'>{'up' if node.up else 'DOWN'}</td><td style='{cells}'>{node.lsn}</td>"
+                f"<td style='{cells}'>{behind}</td></tr>"
+            )
+        return (
+            f"<div style='font-size:90%; line-height:1.35'><div>{head}</div>"
+            f"<table style='border-collapse:collapse'>{''.join(rows)}</table></div>"
+        )
+
+
+def _clear_artists(ax: Axes) -> None:
+    """Remove what a plot function drew, keeping the axes (the plot function resets limits and labels)."""
+    for artist in [*ax.lines, *ax.collections, *ax.texts, *ax.patches, *ax.images, *ax.artists]:
+        artist.remove()
+    ax.containers.clear()
+    if ax.legend_ is not None:
+        ax.legend_.remove()
+
+
+# --- the standard actions ----------------------------------------------------
+def _button(description: str, tooltip: str, style: str = "") -> widgets.Button:
+    return widgets.Button(
+        description=description, tooltip=tooltip, button_style=style, layout=widgets.Layout(width="auto")
+    )
+
+
+def _last_key(cluster: Cluster) -> str:
+    writes = cluster.history.writes()
+    return str(writes[-1].key) if writes else "x"
+
+
+@register_action("write")
+def _build_write(panel: ControlPanel) -> None:
+    c = panel.cluster
+    key = widgets.Text(value=_last_key(c), description="key", layout=widgets.Layout(width="180px"))
+    value = widgets.Text(value="Thursday", description="value", layout=widgets.Layout(width="200px"))
+    node = panel.node_dropdown("write_node", default=c.leader)
+    node.description = "on"
+    for w in (key, value):
+        w.style.description_width = "40px"
+
+    def write() -> str:
+        k = key.value.strip()
+        if not k:
+            raise ConfigError("type a key to write (for example: headline)")
+        op = c.write(k, value.value, node=node.value)
+        text = f"{node.value} accepted {k} = {value.value!r} at lsn {op.lsn} (epoch {op.epoch})"
+        if op.outcome == "pending":
+            return text + "; the client waits until enough followers confirm it."
+        return text + "; the followers copy it once it crosses the network."
+
+    panel.add_action(
+        "write",
+        write,
+        inputs={"write_key": key, "write_value": value, "write_node": node},
+        button=_button("Write", "Send a client's write (key = value) to the chosen node", "primary"),
+    )
+
+
+@register_action("crash")
+def _build_crash(panel: ControlPanel) -> None:
+    c = panel.cluster
+    node = panel.node_dropdown()
+
+    def crash() -> str:
+        name = node.value
+        was_leader = c.node(name).role == LEADER
+        c.crash(name)
+        if was_leader:
+            return f"{name} crashed. It was a leader: no new writes until recover or promote."
+        return f"{name} crashed: it stops copying; its log survives on disk, and the others carry on."
+
+    panel.add_action(
+        "crash",
+        crash,
+        inputs={"node": node},
+        row="node",
+        button=_button("Crash", "Stop the chosen node at once (its log survives on disk)", "danger"),
+    )
+
+
+@register_action("recover")
+def _build_recover(panel: ControlPanel) -> None:
+    c = panel.cluster
+    node = panel.node_dropdown()
+
+    def recover() -> str:
+        name = node.value
+        c.recover(name)
+        n = c.node(name)
+        behind = c.lag().get(name, 0)
+        text = f"{name} restarted as {n.role} at lsn {n.lsn}"
+        if n.role != LEADER and behind:
+            text += (
+                f", {behind} entries behind; it asks its leader for them (advance time to see it catch up)"
+            )
+        return text + "."
+
+    panel.add_action(
+        "recover",
+        recover,
+        inputs={"node": node},
+        row="node",
+        button=_button("Recover", "Restart the chosen crashed node from its log", "success"),
+    )
+
+
+@register_action("promote")
+def _build_promote(panel: ControlPanel) -> None:
+    c = panel.cluster
+    node = panel.node_dropdown()
+
+    def promote() -> str:
+        c.promote(node.value)
+        n = c.node(node.value)
+        return f"{node.value} now leads epoch {n.epoch} from lsn {n.lsn}; writes go to it."
+
+    panel.add_action(
+        "promote",
+        promote,
+        inputs={"node": node},
+        row="node",
+        button=_button(
+            "Promote", "Make the chosen follower the leader of a new epoch (a failover)", "warning"
+        ),
+    )
+
+
+@register_action("partition")
+def _build_partition(panel: ControlPanel) -> None:
+    c = panel.cluster
+    node = panel.node_dropdown()
+
+    def partition() -> str:
+        c.partition([node.value])
+        return f"The network is split: {node.value} cannot reach the other nodes, nor they it."
+
+    panel.add_action(
+        "partition",
+        partition,
+        inputs={"node": node},
+        row="node",
+        button=_button("Partition", "Cut the chosen node off from all the others (it keeps running)"),
+    )
+
+
+@register_action("heal")
+def _build_heal(panel: ControlPanel) -> None:
+    c = panel.cluster
+
+    def heal() -> str:
+        c.heal()
+        return "The network is whole again: every node can reach every other."
+
+    panel.add_action(
+        "heal", heal, row="node", button=_button("Heal", "Remove every partition and cut in the network")
+    )
+
+
+@register_action("advance")
+def _build_advance(panel: ControlPanel) -> None:
+    c = panel.cluster
+    seconds = widgets.FloatSlider(
+        value=1.0,
+        min=0.1,
+        max=30.0,
+        step=0.1,
+        description="seconds",
+        readout_format=".1f",
+        continuous_update=False,
+        style={"description_width": "60px"},
+    )
+
+    def advance() -> str:
+        s = float(seconds.value)
+        c.advance(s)
+        return f"{s:g} s of virtual time passed: t = {c.now:.1f} s."
+
+    panel.add_action(
+        "advance",
+        advance,
+        inputs={"seconds": seconds},
+        button=_button("Advance", "Let the chosen number of seconds of virtual time pass"),
+    )
+
+
+@register_action("rate")
+def _build_rate(panel: ControlPanel) -> None:
+    c = panel.cluster
+    rate = widgets.FloatSlider(
+        value=0.0,
+        min=0.0,
+        max=20.0,
+        step=0.5,
+        description="writes/s",
+        readout_format=".1f",
+        continuous_update=False,
+        style={"description_width": "60px"},
+    )
+
+    def set_rate() -> str:
+        if panel.writer is not None:
+            panel.writer.stop()
+            panel.writer = None
+        r = float(rate.value)
+        if r <= 0:
+            return "The panel's client stopped writing."
+        key = getattr(panel.inputs.get("write_key"), "value", "") or _last_key(c)
+        panel.writer = c.start_writes(rate=r, keys=[key])
+        return f"A client now writes {key} {r:g} times a second to the leader (advance time to see it)."
+
+    panel.add_action("rate", set_rate, inputs={"rate": rate}, live=True)

@@ -1,0 +1,303 @@
+"""The control panel, driven from Python as a learner's clicks would drive it."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import pytest
+
+from replsim import Cluster
+from replsim.errors import ConfigError, NodeStateError
+from replsim.widgets import ACTIONS, ControlPanel, register_action
+
+CHANNELS = ["Channel A", "Channel B", "Channel C"]
+
+
+def anchor(**kw) -> Cluster:
+    kw.setdefault("delay", 0.05)
+    kw.setdefault("seed", 1)
+    return Cluster(leader="Anchor", followers=CHANNELS, **kw)
+
+
+@pytest.fixture
+def panel() -> ControlPanel:
+    return ControlPanel(anchor(), title="The news anchor")
+
+
+def shown(widget) -> str:
+    """The text a learner reads in an HTML widget: tags dropped, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", " ", widget.value))
+
+
+def descendants(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from descendants(child)
+
+
+# --- what the panel shows ----------------------------------------------------------
+def test_default_panel_has_the_four_actions_with_clear_words_and_tooltips(panel):
+    assert list(panel.buttons) == ["write", "crash", "recover", "advance"]
+    assert [b.description for b in panel.buttons.values()] == ["Write", "Crash", "Recover", "Advance"]
+    assert all(len(b.tooltip) > 15 for b in panel.buttons.values())
+    assert set(panel.inputs) == {"write_key", "write_value", "write_node", "node", "seconds"}
+    assert panel.inputs["write_node"].value == "Anchor"  # writes go to the leader unless changed
+    assert panel.inputs["node"].value == "Channel A"
+    assert isinstance(panel, widgets.VBox)
+
+
+def test_panel_shows_status_message_and_a_png(panel):
+    assert bytes(panel.image.value).startswith(b"\x89PNG")
+    assert "t = 0.0 s" in shown(panel.status) and all(n in shown(panel.status) for n in ["Anchor", *CHANNELS])
+    assert "Ready" in shown(panel.message)
+    assert panel.last_error is None
+    assert "The news anchor" in panel.children[0].value
+
+
+def test_panel_uses_no_output_widget_and_leaks_no_pyplot_figure():
+    before = plt.get_fignums()
+    p = ControlPanel(anchor(), plots=("cluster", "lag", "availability"))
+    p.buttons["write"].click()
+    assert not any(isinstance(w, widgets.Output) for w in descendants(p))
+    assert plt.get_fignums() == before
+
+
+# --- actions -----------------------------------------------------------------------------
+def test_write_on_the_leader_succeeds_and_redraws(panel):
+    c = panel.cluster
+    image = bytes(panel.image.value)
+    panel.inputs["write_key"].value = "headline"
+    panel.inputs["write_value"].value = "Thursday"
+    panel.buttons["write"].click()
+    assert c.nodes["Anchor"].lsn == 1 and c.read("headline") == "Thursday"
+    assert "accepted headline = 'Thursday' at lsn 1" in shown(panel.message)
+    assert "Refused" not in shown(panel.message) and panel.last_error is None
+    assert bytes(panel.image.value) != image
+
+
+def test_write_to_a_follower_is_refused_like_postgresql(panel):
+    c = panel.cluster
+    panel.inputs["write_node"].value = "Channel B"
+    panel.buttons["write"].click()  # must not raise
+    assert "Refused:" in shown(panel.message) and "read-only" in shown(panel.message)
+    assert "cannot execute INSERT in a read-only transaction" in panel.last_error
+    assert c.nodes["Anchor"].lsn == 0 and c.nodes["Channel B"].lsn == 0
+
+
+def test_an_empty_key_is_refused(panel):
+    panel.inputs["write_key"].value = "  "
+    panel.buttons["write"].click()
+    assert "Refused: type a key" in shown(panel.message)
+    assert panel.cluster.nodes["Anchor"].lsn == 0
+
+
+def test_crash_then_crash_again_is_refused(panel):
+    panel.inputs["node"].value = "Channel B"
+    panel.buttons["crash"].click()
+    assert not panel.cluster.nodes["Channel B"].up
+    assert "Channel B crashed" in shown(panel.message) and panel.last_error is None
+    assert "DOWN" in shown(panel.status)
+    panel.buttons["crash"].click()
+    assert "Refused:" in shown(panel.message) and "already down" in panel.last_error
+
+
+def test_crashing_the_leader_warns_that_writes_stop(panel):
+    panel.inputs["node"].value = "Anchor"
+    panel.buttons["crash"].click()
+    assert "no new writes" in shown(panel.message)
+    panel.buttons["write"].click()
+    assert "Refused:" in shown(panel.message) and "down" in panel.last_error
+
+
+def test_advance_moves_virtual_time_by_the_slider_value(panel):
+    panel.inputs["seconds"].value = 2.5
+    panel.buttons["advance"].click()
+    assert panel.cluster.now == pytest.approx(2.5)
+    panel.buttons["advance"].click()
+    assert panel.cluster.now == pytest.approx(5.0)
+    assert "t = 5.0 s" in shown(panel.status) and "t = 5.0 s" in shown(panel.message)
+
+
+def test_recover_then_advance_catches_the_follower_up():
+    c = anchor()
+    c.start_writes(rate=5, keys=["headline"])
+    p = ControlPanel(c)
+    p.inputs["node"].value = "Channel C"
+    p.buttons["crash"].click()
+    p.inputs["seconds"].value = 4.0
+    p.buttons["advance"].click()
+    assert c.lag()["Channel C"] == 20
+    p.buttons["recover"].click()
+    assert "Channel C restarted as follower" in shown(p.message) and "20 entries behind" in shown(p.message)
+    p.inputs["seconds"].value = 0.2
+    p.buttons["advance"].click()
+    assert c.lag()["Channel C"] <= 1
+    p.buttons["recover"].click()
+    assert "Refused:" in shown(p.message) and "not down" in p.last_error
+
+
+def test_a_success_clears_the_last_error(panel):
+    panel.buttons["recover"].click()
+    assert panel.last_error is not None
+    panel.buttons["advance"].click()
+    assert panel.last_error is None and "Refused" not in shown(panel.message)
+
+
+# --- never raising -----------------------------------------------------------------------------
+def test_an_unexpected_error_is_shown_not_raised(panel, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(panel.cluster, "write", broken)
+    panel.buttons["write"].click()
+    assert "Unexpected error: RuntimeError: disk on fire" in shown(panel.message)
+    assert panel.last_error == "RuntimeError: disk on fire"
+
+
+def test_a_failing_plot_is_reported_not_raised():
+    def bad_plot(cluster, ax):
+        raise ValueError("cannot draw")
+
+    p = ControlPanel(anchor(), plots=("cluster", bad_plot))
+    assert "Unexpected error while drawing: ValueError: cannot draw" in shown(p.message)
+    p.buttons["advance"].click()  # still no exception
+    assert p.cluster.now == pytest.approx(1.0)
+    assert "cannot draw" in p.last_error
+
+
+def test_errors_are_styled_and_escaped(panel):
+    panel.inputs["write_node"].value = "Channel A"
+    panel.buttons["write"].click()
+    assert "role='alert'" in panel.message.value
+    assert "&#x27;Channel A&#x27;" in panel.message.value  # the node name is HTML-escaped
+
+
+# --- more actions and extending -------------------------------------------------------------------
+def test_failover_actions_promote_partition_and_heal():
+    c = anchor()
+    p = ControlPanel(c, actions=("write", "crash", "recover", "promote", "partition", "heal", "advance"))
+    assert ["crash", "recover", "promote", "partition", "heal"] == [
+        k for k in p.buttons if k in ("crash", "recover", "promote", "partition", "heal")
+    ]
+    p.inputs["node"].value = "Anchor"
+    p.buttons["crash"].click()
+    p.inputs["node"].value = "Channel A"
+    p.buttons["promote"].click()
+    assert c.leader == "Channel A" and "now leads epoch 2" in shown(p.message)
+    p.inputs["node"].value = "Channel C"
+    p.buttons["partition"].click()
+    assert c.network.faulty and "Channel C cannot reach" in shown(p.message)
+    assert "network: partition: {Channel C} | {Anchor, Channel A, Channel B}" in shown(p.status)
+    p.buttons["partition"].click()
+    assert "Refused:" in shown(p.message) and "already partitioned" in p.last_error
+    p.buttons["heal"].click()
+    assert not c.network.faulty and p.last_error is None
+
+
+def test_the_fault_buttons_share_one_node_dropdown():
+    p = ControlPanel(anchor(), actions=("crash", "recover", "promote"))
+    (row,) = [w for w in p.children if isinstance(w, widgets.VBox)][0].children
+    assert sum(isinstance(w, widgets.Dropdown) for w in row.children) == 1
+    assert [w.description for w in row.children if isinstance(w, widgets.Button)] == [
+        "Crash",
+        "Recover",
+        "Promote",
+    ]
+
+
+def test_the_write_rate_slider_starts_and_stops_a_client():
+    c = anchor()
+    p = ControlPanel(c, actions=("rate", "advance"))
+    p.inputs["rate"].value = 5.0
+    assert "5 times a second" in shown(p.message)
+    p.inputs["seconds"].value = 2.0
+    p.buttons["advance"].click()
+    assert c.nodes["Anchor"].lsn == 11  # at t = 0, 0.2, ..., 2.0
+    p.inputs["rate"].value = 0.0
+    assert "stopped" in shown(p.message)
+    p.buttons["advance"].click()
+    assert c.nodes["Anchor"].lsn == 11
+
+
+def test_add_action_adds_a_button_that_runs_safely(panel):
+    delay = widgets.FloatText(value=0.5, description="delay")
+
+    def slow_links() -> str:
+        for n in CHANNELS:
+            panel.cluster.set_link("Anchor", n, delay=delay.value)
+        return f"links now take {delay.value} s"
+
+    panel.add_action("slow", slow_links, inputs={"delay": delay}, button=widgets.Button(description="Slow"))
+    panel.buttons["slow"].click()
+    assert shown(panel.message).count("links now take 0.5 s") == 1
+    assert panel.cluster.network.link("Anchor", "Channel A").delay == 0.5
+    delay.value = -1.0
+    panel.buttons["slow"].click()
+    assert "Refused:" in shown(panel.message) and "delay" in panel.last_error
+    with pytest.raises(ConfigError, match="already has an action"):
+        panel.add_action("slow", slow_links)
+
+
+def test_a_registered_builder_is_available_by_name():
+    @register_action("noop-test")
+    def _build(panel: ControlPanel) -> None:
+        panel.add_action(
+            "noop-test", lambda: "nothing happened", button=widgets.Button(description="Nothing")
+        )
+
+    try:
+        p = ControlPanel(anchor(), actions=("advance", "noop-test"))
+        p.buttons["noop-test"].click()
+        assert "nothing happened" in shown(p.message)
+    finally:
+        del ACTIONS["noop-test"]
+
+
+def test_a_subclass_can_bring_its_own_actions():
+    def build_stepdown(panel: ControlPanel) -> None:
+        def refuse() -> str:
+            raise NodeStateError("no elections in this lesson")
+
+        panel.add_action("elect", refuse, button=widgets.Button(description="Elect"))
+
+    class LessonPanel(ControlPanel):
+        action_builders = {**ACTIONS, "elect": build_stepdown}
+
+    p = LessonPanel(anchor(), actions=("write", "elect"))
+    p.buttons["elect"].click()
+    assert "Refused: no elections in this lesson" in shown(p.message)
+
+
+def test_unknown_action_or_plot_names_are_explained():
+    with pytest.raises(ConfigError, match="unknown action 'explode'.*advance"):
+        ControlPanel(anchor(), actions=("explode",))
+    with pytest.raises(ConfigError, match="unknown plot 'pie'.*cluster"):
+        ControlPanel(anchor(), plots=("pie",))
+
+
+def test_panel_images_are_deterministic():
+    def session() -> bytes:
+        p = ControlPanel(anchor())
+        p.buttons["write"].click()
+        p.buttons["crash"].click()
+        p.buttons["advance"].click()
+        return bytes(p.image.value)
+
+    assert session() == session()
+
+
+def test_repr_is_short_and_readable(panel):
+    assert repr(panel) == (
+        "ControlPanel(Cluster(leader='Anchor', nodes=4, t=0s), actions: write, crash, recover, advance)"
+    )
+    assert panel._repr_mimebundle_()["text/plain"] == repr(panel)
+
+
+def test_an_action_name_can_be_used_once_even_without_a_button():
+    p = ControlPanel(anchor(), actions=("rate",))
+    assert p.actions == ["rate"] and p.buttons == {}
+    with pytest.raises(ConfigError, match="already has an action called 'rate'"):
+        p.add_action("rate", lambda: None)
