@@ -17,7 +17,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from . import checks
-from .errors import ConfigError, NodeDownError, NodeStateError, UnknownKeyError, UnknownNodeError
+from .errors import (
+    ConfigError,
+    NodeDownError,
+    NodeStateError,
+    ReplsimError,
+    UnknownKeyError,
+    UnknownNodeError,
+)
 from .history import FAIL, INFO, OK, History, Op
 from .network import Network, check_link
 from .node import FOLLOWER, LEADER, Node
@@ -194,7 +201,7 @@ class Cluster:
             raise NodeDownError(op.error + self._down_hint(name))
         try:
             entry = target.client_write(key, value, op.id)
-        except Exception as exc:
+        except ReplsimError as exc:
             self._fail(op, str(exc))
             raise
         op.lsn, op.epoch = entry.lsn, entry.epoch
@@ -310,10 +317,7 @@ class Cluster:
                 raise ConfigError(f"{name!r} cannot follow itself")
         self._epoch = max(self._epoch, *(n.epoch for n in self.nodes.values())) + 1
         for n in others:
-            f = self.nodes[n]
-            f.role, f.leader = FOLLOWER, name
-            f.match.clear()
-            f.followers = []
+            self.nodes[n].follow(name)
         node.become_leader(self._epoch, others)
         self._leader = name
         self.history.event(
@@ -336,8 +340,7 @@ class Cluster:
                 op.complete, op.outcome = self.now, INFO
                 op.error = f"{name!r} stopped leading before enough replicas confirmed: outcome unknown"
         node.pending.clear()
-        node.role, node.leader, node.followers = FOLLOWER, self._leader, []
-        node.match.clear()
+        node.follow(self._leader)
         if name not in lead.followers:
             lead.followers.append(name)
         self.history.event(self.now, "rejoin", name, f"{name!r} follows {self._leader!r} again")
@@ -397,6 +400,6 @@ class Writer:
         key = self.keys[(self.sent - 1) % len(self.keys)]
         try:
             c.write(key, self.sent)
-        except Exception:  # refused writes are in the history; the client keeps going
+        except ReplsimError:  # refused writes are in the history; the client keeps going
             pass
         c.sim.schedule(self.interval, self._tick)

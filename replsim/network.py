@@ -95,6 +95,7 @@ class Network:
         self._faulty = False
         self._log: deque[tuple] = deque(maxlen=keep_messages)
         self._keep = keep_messages > 0
+        self._owner: dict[Any, tuple[str, str]] = {}  # handler -> (node, message kind)
         self.sent = 0
         self.lost = 0
 
@@ -102,6 +103,8 @@ class Network:
     def add(self, node: Any) -> None:
         """Register a node; it must have ``name`` and ``handlers`` (kind -> callable)."""
         self.nodes[node.name] = node
+        for kind, handler in node.handlers.items():
+            self._owner[handler] = (node.name, kind)
         for other in self.nodes.values():
             if other is not node:
                 self._routes[(node.name, other.name)] = _Route(self.default, other.handlers)
@@ -148,7 +151,14 @@ class Network:
     @property
     def messages(self) -> list[Message]:
         """The most recent messages sent (up to ``keep_messages``), oldest first."""
-        return [Message(*m) for m in self._log]
+        out = []
+        for rec in self._log:
+            if len(rec) == 2:  # delivered: (sent, heap item)
+                sent, (t, _, handler, msg) = rec
+                dst, kind = self._owner[handler]
+                rec = Message(sent, t, msg[0], dst, kind, False)
+            out.append(rec)
+        return out
 
     # --- faults ---------------------------------------------------------
     def partition(self, *groups: Iterable[str]) -> None:
@@ -227,9 +237,11 @@ class Network:
         return (src, dst) not in self._cuts
 
     # --- delivery -------------------------------------------------------
+    # The message record keeps, for a delivered message, (sent time, the heap item)
+    # and rebuilds the rest on demand: a 2-tuple is the cheapest record to make.
     def send(self, src: str, dst: str, kind: str, args: tuple) -> None:
         """Send a message; it runs ``dst.handlers[kind](src, *args)`` on arrival."""
-        # the same steps as broadcast() for one destination, without its loop (the hot path of acks)
+        # broadcast() for one destination, without its loop: the hot path of acknowledgements
         r = self._routes[(src, dst)]
         link = r.link
         sim = self.sim
@@ -239,17 +251,16 @@ class Network:
         if link.jitter:
             t += link.jitter * (2.0 * sim.rng.random() - 1.0)
         if (self._faulty and not self.reachable(src, dst)) or (link.loss and sim.rng.random() < link.loss):
-            self.lost += 1
-            if self._keep:
-                self._log.append((now, t, src, dst, kind, True))
+            self._drop(now, t, src, dst, kind)
             return
         if t < r.tail:
             t = r.tail  # FIFO: never overtake the previous message on this link
         r.tail = t
-        seq = sim._seq = sim._seq + 1
-        _heappush(sim._heap, (t, seq, r.handlers[kind], (src, *args)))
+        sim._seq += 1
+        item = (t, sim._seq, r.handlers[kind], (src, *args))
+        _heappush(sim._heap, item)
         if self._keep:
-            self._log.append((now, t, src, dst, kind, False))
+            self._log.append((now, item))
 
     def broadcast(self, src: str, dsts: Iterable[str], kind: str, args: tuple) -> None:
         """Send the same message to each of ``dsts``, in order."""
@@ -260,28 +271,26 @@ class Network:
         log = self._log.append if self._keep else None
         faulty = self._faulty
         msg = (src, *args)
-        seq = sim._seq
-        n = 0
-        try:
-            for dst in dsts:
-                r = routes[(src, dst)]
-                link = r.link
-                n += 1
-                t = now + link.delay
-                if link.jitter:
-                    t += link.jitter * (2.0 * sim.rng.random() - 1.0)
-                if (faulty and not self.reachable(src, dst)) or (link.loss and sim.rng.random() < link.loss):
-                    self.lost += 1
-                    if log:
-                        log((now, t, src, dst, kind, True))
-                    continue
-                if t < r.tail:
-                    t = r.tail  # FIFO: never overtake the previous message on this link
-                r.tail = t
-                seq += 1
-                _heappush(heap, (t, seq, r.handlers[kind], msg))
-                if log:
-                    log((now, t, src, dst, kind, False))
-        finally:
-            sim._seq = seq
-            self.sent += n
+        for dst in dsts:
+            r = routes[(src, dst)]
+            link = r.link
+            self.sent += 1
+            t = now + link.delay
+            if link.jitter:
+                t += link.jitter * (2.0 * sim.rng.random() - 1.0)
+            if (faulty and not self.reachable(src, dst)) or (link.loss and sim.rng.random() < link.loss):
+                self._drop(now, t, src, dst, kind)
+                continue
+            if t < r.tail:
+                t = r.tail
+            r.tail = t
+            sim._seq += 1
+            item = (t, sim._seq, r.handlers[kind], msg)
+            _heappush(heap, item)
+            if log:
+                log((now, item))
+
+    def _drop(self, now: float, t: float, src: str, dst: str, kind: str) -> None:
+        self.lost += 1
+        if self._keep:
+            self._log.append(Message(now, t, src, dst, kind, True))

@@ -73,6 +73,7 @@ class Node:
         self.pending: deque[tuple[int, Any]] = deque()
         self._asked: int | None = None
         self._synced_epoch = 0
+        self._stream: str | None = None  # the leader whose stream this node has checked, for the fast path
         self.rolled_back: list[Entry] = []
         # callbacks the cluster sets
         self.on_commit: Callable[[Any, float], None] = lambda token, now: None
@@ -173,11 +174,17 @@ class Node:
             self._step_down(epoch, f"{src!r} refused epoch {self.epoch}: epoch {epoch} exists")
 
     def _step_down(self, epoch: int, why: str) -> None:
-        self.role = FOLLOWER
-        self.leader = None
+        self.follow(None)
         self.epoch = epoch
-        self.match.clear()
         self.on_event("fenced", why)
+
+    def follow(self, leader: str | None) -> None:
+        """Become a follower of ``leader`` (an operator's repointing; None: of nobody yet)."""
+        self.role = FOLLOWER
+        self.leader = leader
+        self.followers = []
+        self.match.clear()
+        self._stream = None
 
     def become_leader(self, epoch: int, followers: list[str]) -> None:
         """Take over as leader of a new epoch (a promotion) and announce it."""
@@ -188,6 +195,7 @@ class Node:
         self.history = self.log.segments() + ((epoch, self.lsn + 1),)
         self.match.clear()
         self._asked = None
+        self._stream = None
         self.heartbeat()
 
     # --- follower side --------------------------------------------------
@@ -203,14 +211,12 @@ class Node:
         """Follower: take entries from the leader, in log order, and report the position."""
         log = self.log.entries
         if (
-            epoch == self.epoch
-            and src == self.leader
-            and self.up
-            and self._synced_epoch == epoch
+            src == self._stream
+            and epoch == self._synced_epoch
             and prev_lsn == len(log)
             and entries
             and (not prev_lsn or log[-1].epoch == prev_epoch)
-        ):  # the common case: the next entries, in order, from the leader we follow
+        ):  # the common case: the next entries, in order, from the leader we follow and have checked
             apply = self.store.apply
             for e in entries:
                 log.append(e)
@@ -237,6 +243,7 @@ class Node:
         if self._synced_epoch != epoch:
             self._reconcile(history, prev_lsn + len(entries))
             self._synced_epoch = epoch
+        self._stream = src
         last = len(log)
         if prev_lsn > last:
             self._ask(src, epoch, last)
@@ -295,6 +302,7 @@ class Node:
         self.pending.clear()
         self._asked = None
         self._synced_epoch = 0
+        self._stream = None
         return lost
 
     def recover(self) -> None:

@@ -1,0 +1,116 @@
+"""The course environment: Binder, conda and pip agree, and the README's links lead somewhere.
+
+When a ``binder/`` folder exists, Binder reads only the files in it, so ``binder/environment.yml``
+must be the root ``environment.yml``, and ``binder/postBuild`` must install the package itself.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import yaml  # PyYAML: comes with JupyterLab (jupyter-events needs it)
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the copy of tomli that pip carries
+    from pip._vendor import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = ROOT / "environment.yml"
+BINDER_ENV = ROOT / "binder" / "environment.yml"
+POSTBUILD = ROOT / "binder" / "postBuild"
+PYPROJECT = ROOT / "pyproject.toml"
+README = ROOT / "README.md"
+START = "notebooks/00_start_here.ipynb"
+
+
+def normalise(requirement: str) -> str:
+    """The package name of a pip or conda requirement: lowercase, '_' and '.' as '-', no extras or version.
+
+    >>> normalise("psycopg[binary]>=3.2"), normalise("Typing_Extensions"), normalise("python=3.11")
+    ('psycopg', 'typing-extensions', 'python')
+    """
+    name = re.split(r"[\s\[<>=!~;@]", requirement.strip(), maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def environment_packages(path: Path) -> dict[str, str]:
+    """Every package of an environment.yml (conda ones and those under ``pip:``), name -> requirement."""
+    doc = yaml.safe_load(path.read_text())
+    found: dict[str, str] = {}
+    for dep in doc.get("dependencies") or []:
+        if isinstance(dep, dict):
+            for req in dep.get("pip") or []:
+                found[normalise(req)] = req
+        else:
+            found[normalise(str(dep))] = str(dep)
+    return found
+
+
+def pyproject_packages() -> dict[str, str]:
+    """The packages the course needs: [project] dependencies plus the ``course`` extra."""
+    project = tomllib.loads(PYPROJECT.read_text())["project"]
+    reqs = list(project.get("dependencies", [])) + list(project.get("optional-dependencies", {})["course"])
+    return {normalise(r): r for r in reqs}
+
+
+def test_binder_environment_is_the_root_environment() -> None:
+    """Binder ignores the root environment.yml when binder/ exists: the two files must be the same."""
+    assert BINDER_ENV.read_bytes() == ENV.read_bytes(), (
+        "binder/environment.yml differs from environment.yml: copy one onto the other"
+    )
+
+
+@pytest.mark.parametrize("path", [ENV, BINDER_ENV], ids=["environment.yml", "binder/environment.yml"])
+def test_environment_lists_every_course_package(path: Path) -> None:
+    """Everything pip installs for the course (dependencies + [course]) is in the environment file."""
+    have = environment_packages(path)
+    missing = sorted(set(pyproject_packages()) - set(have))
+    assert not missing, f"{path.relative_to(ROOT)} lacks packages from pyproject.toml: {missing}"
+
+
+def test_environment_pins_python_311() -> None:
+    """Binder's default Python is not ours: the environment pins a minor version, 3.11, not a range."""
+    have = environment_packages(ENV)
+    assert "python" in have, "environment.yml does not list python"
+    assert re.fullmatch(r"python\s*=\s*3\.11", have["python"].strip()), (
+        f"environment.yml should pin 'python=3.11', not {have['python']!r}"
+    )
+
+
+def test_postbuild_installs_the_package() -> None:
+    """Binder does not install replsim from environment.yml: postBuild does, strictly."""
+    text = POSTBUILD.read_text()
+    lines = [ln.strip() for ln in text.splitlines()]
+    assert lines and lines[0].startswith("#!"), "binder/postBuild needs a shebang (#!/usr/bin/env bash)"
+    assert "set -euo pipefail" in lines, (
+        "binder/postBuild must 'set -euo pipefail' so a failed step fails the build"
+    )
+    install = re.compile(r"^(python3? -m )?pip install --no-deps -e \.$")
+    assert any(install.match(ln) for ln in lines), (
+        "binder/postBuild must install the package: 'python -m pip install --no-deps -e .'"
+    )
+
+
+def test_readme_binder_link_opens_lesson_0() -> None:
+    """The README's Binder link opens JupyterLab at the start notebook, which exists."""
+    links = re.findall(r"https://mybinder\.org/v2/[^\s)\"'>]+", README.read_text())
+    assert links, "README.md has no mybinder.org launch link"
+    for link in links:
+        url = urlparse(link)
+        assert url.path.startswith("/v2/gh/"), f"not a GitHub Binder link: {link}"
+        assert parse_qs(url.query).get("urlpath") == [f"lab/tree/{START}"], (
+            f"the Binder link should end with ?urlpath=lab/tree/{START}: {link}"
+        )
+    assert (ROOT / START).exists(), f"{START} is missing"
+
+
+def test_readme_names_only_existing_notebooks() -> None:
+    """Every notebook the README names exists."""
+    named = sorted(set(re.findall(r"notebooks/[\w./-]+?\.ipynb", README.read_text())))
+    assert named, "README.md names no notebook"
+    missing = [n for n in named if not (ROOT / n).is_file()]
+    assert not missing, f"README.md names notebooks that do not exist: {missing}"
