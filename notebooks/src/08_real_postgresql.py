@@ -93,7 +93,7 @@ for name in STANDBYS:
 # and three times: `write_lag`, `flush_lag` and `replay_lag`, how long recent WAL took to reach each stage.
 #
 # Below, a thread writes a burst (40 transactions of 2,000 rows) on the primary while we sample the view
-# every 10 ms. Your numbers differ from run to run and machine to machine: that is real life, so we plot
+# every few tens of milliseconds. Your numbers differ from run to run and machine to machine: that is real life, so we plot
 # them rather than print them.
 
 # %%
@@ -236,7 +236,7 @@ pg.stop("primary")
 pg.rewind("primary", source="standby-1")
 after = pg.read("primary")
 discarded = sorted(k for k, v in before.items() if after.get(k) != v)
-print(f"pg_rewind threw away {len(discarded)} rows only the old primary had: keys {discarded}")
+print(f"pg_rewind threw away {len(discarded)} row versions only the old primary had: keys {discarded}")
 print(f"key 7 on primary now: {after[7]!r}")
 print(f"primary pg_is_in_recovery() = {pg.in_recovery('primary')}")
 
@@ -264,8 +264,9 @@ for row in pg.replication_status("standby-1"):
 # %% [markdown]
 # ## 6. The same story in the simulation
 #
-# The simulation from lessons 1 to 7 can replay this lab: the same names, 100 writes, `standby-1` cut
-# off, 25 writes in 5 s, a crash, a promotion that does not repoint the old primary, its return.
+# The simulation from the other lessons can replay this lab: the same names, 100 writes, `standby-1` cut
+# off, 25 writes in 5 s, a crash, a promotion that does not repoint the old primary, its return and a
+# write on each side, then `rejoin()`, the model's counterpart of `pg_rewind` plus a restart as standby.
 
 # %%
 sim = replsim.Cluster(leader="primary", followers=STANDBYS, delay=0.005, seed=1)
@@ -282,8 +283,13 @@ sim.promote("standby-1", followers=[])
 sim_lost = len(sim.lost_writes())
 sim_epochs = f"1 -> {sim.nodes['standby-1'].epoch}"
 sim.recover("primary")
-sim.advance(1.0)
+sim.write(7, "set on the old primary", node="primary")
+sim.write(7, "set on the new primary", node="standby-1")
 sim_leaders = ", ".join(sim.leaders())
+sim.heal()
+sim.rejoin("primary")
+sim.advance(1.0)
+sim_discarded = len(sim.nodes["primary"].rolled_back)
 
 pg_behind = rows_on["primary"] - rows_on["standby-1"]
 rows = [
@@ -292,15 +298,17 @@ rows = [
     ("acknowledged writes lost", str(len(lost)), str(sim_lost)),
     ("timeline / epoch", f"{timeline_before} -> {timeline_after}", sim_epochs),
     ("accepting writes after the return", "primary, standby-1", sim_leaders),
+    ("discarded by the repair", f"{len(discarded)} rows (pg_rewind)", f"{sim_discarded} entries (rejoin)"),
 ]
 for label, real, model in rows:
-    print(f"{label:36} {real:20} {model}")
+    print(f"{label:36} {real:22} {model}")
 
 # %% [markdown]
 # (The model counts positions in log entries; PostgreSQL counts them in bytes of WAL, the LSN.)
 # The model and the real database agree on what matters: the same writes are lost, promotion starts a new
-# epoch/timeline, and without fencing the old leader keeps accepting writes. The model leaves out what it
-# does not need (bytes, disks, configuration files), and the real system adds the repair tool.
+# epoch or timeline, without fencing the old leader keeps accepting writes, and the repair throws away
+# exactly what only the old leader had. The model leaves out what it does not need (bytes, disks,
+# configuration files).
 
 # %% [markdown]
 # ## Recap
