@@ -13,6 +13,7 @@ Every action happens at the current virtual time ``c.now``; ``advance`` and
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -402,4 +403,6 @@ class Writer:
             c.write(key, self.sent)
         except ReplsimError:  # refused writes are in the history; the client keeps going
             pass
-        c.sim.schedule(self.interval, self._tick)
+        sim = c.sim
+        sim._seq += 1
+        heapq.heappush(sim._heap, (sim.now + self.interval, sim._seq, self._tick, ()))

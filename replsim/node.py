@@ -139,13 +139,19 @@ class Node:
         )
 
     def on_ack(self, src: str, epoch: int, lsn: int, need: bool) -> None:
-        """Leader: a follower reports its position, maybe asking for a resend."""
+        """Leader: a follower reports its position, maybe asking for a resend.
+
+        Only a node that follows this leader sends it acks (to whoever sent it entries).
+        """
+        if epoch == self.epoch and not need and self.role is LEADER and self.up:  # the common case
+            self.match[src] = lsn
+            if self.pending:
+                self._commit()
+            return
         if not self.up or self.role != LEADER:
             return
         if epoch > self.epoch:
             self._step_down(epoch, f"{src!r} reports epoch {epoch}")
-            return
-        if src not in self.followers:
             return
         self.match[src] = lsn
         if need:  # resend what it lacks (or, if it is ahead of us, let it reconcile)

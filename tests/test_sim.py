@@ -62,3 +62,19 @@ def test_bad_times_are_refused_with_a_clear_message(call, message):
 def test_seed_must_be_an_integer():
     with pytest.raises(ConfigError, match="seed must be an integer"):
         Simulator(seed="abc")
+
+
+def test_run_restores_the_garbage_collector_even_after_an_error():
+    import gc
+
+    sim = Simulator()
+
+    def boom():
+        assert not gc.isenabled()  # paused while the loop runs
+        raise RuntimeError("boom")
+
+    sim.schedule(1.0, boom)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        sim.run(until=2.0)
+    assert gc.isenabled() and sim.events_run == 1
