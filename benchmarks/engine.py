@@ -13,17 +13,20 @@ What is measured, in one process:
   recording (history of every client operation, per-node position arrays, the
   last 10 000 messages). Events are counted by ``cluster.sim.events_run``; the
   script checks that all N writes reached all 5 followers.
-- SimPy, written as lean as reasonable: the writer is one process yielding
-  ``env.timeout(0.001)``; every message is a bare ``env.timeout(0.005, payload)``
-  with a callback appended to ``.callbacks`` (no process per message, no
-  closures). ``--simpy-style processes`` runs the slower "one process per
-  message" formulation instead, for comparison.
+- SimPy, the reference, written lean in SimPy's own style: the writer is one
+  process yielding ``env.timeout(0.001)``; each message is one short process
+  that yields its 5 ms timeout, then applies or acknowledges.
+- SimPy used as a bare callback heap (printed for comparison, not the
+  reference): every message is a bare ``env.timeout(0.005, payload)`` with a
+  callback on ``.callbacks``; no processes, and less work per event than
+  replsim's nodes do.
 - a bare heapq loop: the same 11 events per write as plain tuple pushes/pops on
   one heap with an integer dispatch, as the floor any pure-Python engine pays.
 
 Timing: wall clock (``time.perf_counter``) around ``start_writes`` + ``run`` (or
 the SimPy/heapq equivalent), BEST of ``--repeat`` runs (default 3), after a
-``gc.collect()``, with the garbage collector left on as a user would have it.
+``gc.collect()``; replsim pauses the cyclic collector inside its run loop, SimPy
+runs with it on, each as a user gets it.
 Throughput = model events / best time. Memory: the tracemalloc peak of one
 further, untimed replsim run (tracemalloc slows the run, so it is kept apart),
 from creating the cluster to the end of the run. Determinism: every replsim run
