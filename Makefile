@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 START := notebooks/00_start_here.ipynb
 PORT ?= 8888
+# JupyterLab refuses to start as root unless told (containers, CI machines)
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: course test setup notebooks bench lint clean
 
@@ -20,7 +22,7 @@ $(READY): pyproject.toml
 setup: $(READY)
 
 course: $(READY)
-	$(BIN)/jupyter lab --ip 127.0.0.1 --port $(PORT) $(START)
+	$(BIN)/jupyter lab --ip 127.0.0.1 --port $(PORT) $(ROOT_FLAG) $(START)
 
 test: $(READY)
 	$(BIN)/ruff check replsim tests benchmarks tools
