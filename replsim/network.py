@@ -101,7 +101,7 @@ class Network:
 
     # --- topology -------------------------------------------------------
     def add(self, node: Any) -> None:
-        """Register a node; it must have ``name`` and ``handlers`` (kind -> callable)."""
+        """Register a node: it has ``name`` and ``handlers`` (kind -> callable taking a message's fields)."""
         self.nodes[node.name] = node
         for kind, handler in node.handlers.items():
             self._owner[handler] = (node.name, kind)
@@ -239,9 +239,10 @@ class Network:
     # --- delivery -------------------------------------------------------
     # The message record keeps, for a delivered message, (sent time, the heap item)
     # and rebuilds the rest on demand: a 2-tuple is the cheapest record to make.
-    def send(self, src: str, dst: str, kind: str, args: tuple) -> None:
-        """Send a message; it runs ``dst.handlers[kind](src, *args)`` on arrival."""
+    def send(self, dst: str, kind: str, msg: tuple) -> None:
+        """Send ``msg`` (whose first field is the sender's name); it runs ``dst.handlers[kind](*msg)``."""
         # broadcast() for one destination, without its loop: the hot path of acknowledgements
+        src = msg[0]
         r = self._routes[(src, dst)]
         link = r.link
         sim = self.sim
@@ -257,12 +258,12 @@ class Network:
             t = r.tail  # FIFO: never overtake the previous message on this link
         r.tail = t
         sim._seq += 1
-        item = (t, sim._seq, r.handlers[kind], (src, *args))
+        item = (t, sim._seq, r.handlers[kind], msg)
         _heappush(sim._heap, item)
         if self._keep:
             self._log.append((now, item))
 
-    def broadcast(self, src: str, dsts: Iterable[str], kind: str, args: tuple) -> None:
+    def broadcast(self, dsts: Iterable[str], kind: str, msg: tuple) -> None:
         """Send the same message to each of ``dsts``, in order."""
         sim = self.sim
         now = sim.now
@@ -270,7 +271,7 @@ class Network:
         routes = self._routes
         log = self._log.append if self._keep else None
         faulty = self._faulty
-        msg = (src, *args)
+        src = msg[0]
         for dst in dsts:
             r = routes[(src, dst)]
             link = r.link

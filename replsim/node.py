@@ -1,7 +1,8 @@
 """A database node: its role, its log, its data, and how it reacts to messages.
 
 The node never reads a clock of its own or touches the network: it is handed a
-``clock`` (anything with ``.now``) and a ``send(src, dst, kind, args)`` function.
+``clock`` (anything with ``.now``) and a ``send(dst, kind, msg)`` function; every
+message ``msg`` is a tuple whose first field is the sender's name.
 So a test can step one node by hand, and the cluster can run many at speed.
 
 What survives a crash: the log, the data built from it, the epoch, the role and
@@ -37,8 +38,8 @@ class Clock(Protocol):
     now: float
 
 
-Send = Callable[[str, str, str, tuple], None]
-Broadcast = Callable[[str, list[str], str, tuple], None]
+Send = Callable[[str, str, tuple], None]
+Broadcast = Callable[[list[str], str, tuple], None]
 
 
 class Node:
@@ -92,9 +93,9 @@ class Node:
         """Position of the newest entry this node holds (and has applied)."""
         return len(self.log.entries)
 
-    def _broadcast(self, src: str, dsts: list[str], kind: str, args: tuple) -> None:
+    def _broadcast(self, dsts: list[str], kind: str, msg: tuple) -> None:
         for dst in dsts:
-            self.send(src, dst, kind, args)
+            self.send(dst, kind, msg)
 
     def _record(self) -> None:
         self.pos_t.append(self.clock.now)
@@ -121,9 +122,8 @@ class Node:
         self.store.apply(entry)
         self.pos_t.append(entry.time)  # _record(), inlined
         self.pos_lsn.append(lsn)
-        self.broadcast(
-            self.name, self.followers, "append", (self.epoch, lsn - 1, prev_epoch, (entry,), self.history)
-        )
+        msg = (self.name, self.epoch, lsn - 1, prev_epoch, (entry,), self.history)
+        self.broadcast(self.followers, "append", msg)
         if self.sync_replicas:
             self.pending.append((lsn, token))
         return entry
@@ -134,9 +134,8 @@ class Node:
         if self.role != LEADER or not self.up:
             return
         last = len(self.log.entries)
-        self.broadcast(
-            self.name, self.followers, "append", (self.epoch, last, self.log.last_epoch, (), self.history)
-        )
+        msg = (self.name, self.epoch, last, self.log.last_epoch, (), self.history)
+        self.broadcast(self.followers, "append", msg)
 
     def on_ack(self, src: str, epoch: int, lsn: int, need: bool) -> None:
         """Leader: a follower reports its position, maybe asking for a resend.
@@ -159,7 +158,7 @@ class Node:
             prev = min(lsn, len(entries))
             prev_epoch = entries[prev - 1].epoch if prev else 0
             batch = tuple(entries[prev:])
-            self.send(self.name, src, "append", (self.epoch, prev, prev_epoch, batch, self.history))
+            self.send(src, "append", (self.name, self.epoch, prev, prev_epoch, batch, self.history))
         if self.pending:
             self._commit()
 
@@ -231,12 +230,12 @@ class Node:
             self._asked = None
             self.pos_t.append(self.clock.now)
             self.pos_lsn.append(last)
-            self.send(self.name, src, "ack", (epoch, last, False))
+            self.send(src, "ack", (self.name, epoch, last, False))
             return
         if not self.up:
             return
         if epoch < self.epoch:
-            self.send(self.name, src, "stale", (self.epoch,))
+            self.send(src, "stale", (self.name, self.epoch))
             return
         if epoch == self.epoch and src != self.leader:
             return  # not the leader this node follows
@@ -274,14 +273,14 @@ class Node:
             self._asked = None
             self.pos_t.append(self.clock.now)
             self.pos_lsn.append(last)
-            self.send(self.name, src, "ack", (epoch, last, False))
+            self.send(src, "ack", (self.name, epoch, last, False))
         elif not entries:  # heartbeat: report the position
-            self.send(self.name, src, "ack", (epoch, last, False))
+            self.send(src, "ack", (self.name, epoch, last, False))
 
     def _ask(self, src: str, epoch: int, last: int) -> None:
         if self._asked != last:
             self._asked = last
-            self.send(self.name, src, "ack", (epoch, last, True))
+            self.send(src, "ack", (self.name, epoch, last, True))
 
     def _reconcile(self, history: tuple[tuple[int, int], ...], leader_last: int) -> None:
         """Cut off entries the new leader's log does not have (they were never replicated)."""
@@ -316,6 +315,6 @@ class Node:
         self.up = True
         if self.role == FOLLOWER and self.leader is not None:
             self._asked = self.lsn
-            self.send(self.name, self.leader, "ack", (self.epoch, self.lsn, True))
+            self.send(self.leader, "ack", (self.name, self.epoch, self.lsn, True))
         elif self.role == LEADER:
             self.heartbeat()

@@ -24,7 +24,7 @@ def make(names=("a", "b", "c"), **kw):
 
 def test_message_arrives_after_the_link_delay():
     sim, net, got = make(delay=0.25)
-    net.send("a", "b", "m", (1,))
+    net.send("b", "m", ("a", 1))
     sim.run(0.2)
     assert got == []
     sim.run(0.25)
@@ -35,7 +35,7 @@ def test_message_arrives_after_the_link_delay():
 def test_links_are_fifo_even_with_jitter():
     sim, net, got = make(delay=0.01, jitter=0.01)
     for i in range(200):
-        net.send("a", "b", "m", (i,))
+        net.send("b", "m", ("a", i))
         sim.advance(0.0001)
     sim.advance(1)
     assert [x for _, _, x in got] == list(range(200))
@@ -52,14 +52,14 @@ def test_per_link_delay_overrides_default_and_is_one_way_when_asked():
 def test_partition_blocks_both_ways_and_heal_restores():
     sim, net, got = make()
     net.partition(["a"], ["b", "c"])
-    net.send("a", "b", "m", (1,))
-    net.send("b", "a", "m", (2,))
-    net.send("b", "c", "m", (3,))
+    net.send("b", "m", ("a", 1))
+    net.send("a", "m", ("b", 2))
+    net.send("c", "m", ("b", 3))
     sim.advance(1)
     assert got == [("c", "b", 3)]
     assert net.lost == 2
     net.heal()
-    net.send("a", "b", "m", (4,))
+    net.send("b", "m", ("a", 4))
     sim.advance(1)
     assert got[-1] == ("b", "a", 4)
 
@@ -74,8 +74,8 @@ def test_one_group_partition_isolates_it_from_the_rest():
 def test_cut_is_one_way():
     sim, net, got = make()
     net.cut("a", "b")
-    net.send("a", "b", "m", (1,))
-    net.send("b", "a", "m", (2,))
+    net.send("b", "m", ("a", 1))
+    net.send("a", "m", ("b", 2))
     sim.advance(1)
     assert got == [("a", "b", 2)]
 
@@ -83,12 +83,12 @@ def test_cut_is_one_way():
 def test_loss_drops_a_seeded_share_of_messages():
     sim, net, got = make(loss=0.3)
     for i in range(1000):
-        net.send("a", "b", "m", (i,))
+        net.send("b", "m", ("a", i))
     sim.advance(1)
     assert 200 < net.lost < 400 and len(got) == 1000 - net.lost
     sim2, net2, _ = make(loss=0.3)
     for i in range(1000):
-        net2.send("a", "b", "m", (i,))
+        net2.send("b", "m", ("a", i))
     assert net2.lost == net.lost  # same seed, same losses
 
 

@@ -13,8 +13,8 @@ class Clock:
 def pair():
     clock, outbox = Clock(), []
 
-    def send(src, dst, kind, args):
-        outbox.append((src, dst, kind, args))
+    def send(dst, kind, msg):
+        outbox.append((msg[0], dst, kind, msg))
 
     leader = Node("L", clock, send, role=LEADER, followers=["F"])
     follower = Node("F", clock, send, role=FOLLOWER, leader="L")
@@ -24,8 +24,8 @@ def pair():
 def deliver(outbox, nodes):
     """Deliver every queued message, in order, until none is left."""
     while outbox:
-        src, dst, kind, args = outbox.pop(0)
-        nodes[dst].handlers[kind](src, *args)
+        _, dst, kind, msg = outbox.pop(0)
+        nodes[dst].handlers[kind](*msg)
 
 
 def test_leader_appends_and_streams_one_append_per_write():
