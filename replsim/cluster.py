@@ -170,6 +170,13 @@ class Cluster:
             raise ConfigError(f"advance() takes a number of seconds >= 0, got {seconds!r}")
         self.sim.advance(seconds)
 
+    def step(self) -> float | None:
+        """Run the next event alone (a message arriving, a heartbeat, a client's write).
+
+        Returns the time it happened, or None if nothing is scheduled.
+        """
+        return self.sim.now if self.sim.step() else None
+
     def run(self, until: float) -> None:
         """Let time pass until virtual time ``until`` (seconds)."""
         if isinstance(until, bool) or not isinstance(until, (int, float)) or not until >= self.now:

@@ -428,7 +428,11 @@ def _build_promote(panel: ControlPanel) -> None:
     node = panel.node_dropdown()
 
     def promote() -> str:
+        old = c.leader
         c.promote(node.value)
+        writes_to = panel.inputs.get("write_node")
+        if writes_to is not None and writes_to.value == old:  # clients follow the new leader
+            writes_to.value = node.value
         n = c.node(node.value)
         return f"{node.value} now leads epoch {n.epoch} from lsn {n.lsn}; writes go to it."
 

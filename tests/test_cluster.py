@@ -35,6 +35,17 @@ def test_a_write_reaches_every_follower_after_one_link_delay():
     assert all(c.read("headline", n) == "Thursday" for n in CHANNELS)
 
 
+def test_step_runs_one_message_at_a_time():
+    c = anchor(heartbeat=None)
+    c.write("k", 1)
+    assert c.step() == 0.05 and c.nodes["Channel A"].lsn == 1 and c.nodes["Channel B"].lsn == 0
+    assert c.step() == 0.05 and c.nodes["Channel B"].lsn == 1
+    c.step()
+    assert [c.step() for _ in range(3)] == [0.1, 0.1, 0.1]  # the three acks arrive
+    assert c.nodes["Anchor"].match == {"Channel A": 1, "Channel B": 1, "Channel C": 1}
+    assert c.step() is None
+
+
 def test_the_anchors_slip_is_copied_faithfully():
     c = anchor()
     c.write("day", "Tuesday")  # the mistake

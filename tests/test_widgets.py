@@ -187,6 +187,9 @@ def test_failover_actions_promote_partition_and_heal():
     p.inputs["node"].value = "Channel A"
     p.buttons["promote"].click()
     assert c.leader == "Channel A" and "now leads epoch 2" in shown(p.message)
+    assert p.inputs["write_node"].value == "Channel A"  # the write box follows the new leader
+    p.buttons["write"].click()
+    assert p.last_error is None and c.nodes["Channel A"].lsn == 1
     p.inputs["node"].value = "Channel C"
     p.buttons["partition"].click()
     assert c.network.faulty and "Channel C cannot reach" in shown(p.message)

@@ -199,7 +199,7 @@ assert timeline_after == timeline_before + 1
 # `SELECT timeline_id FROM pg_control_checkpoint()` after forcing a `CHECKPOINT`.
 #
 # Note also what PostgreSQL did **not** do: it did not notice the dead primary and did not promote
-# anyone. We did. Tools such as Patroni or pg_auto_failover watch the primary and call `pg_promote()`.
+# anyone. We did. Tools such as Patroni or pg_auto_failover watch the primary and promote a standby for you.
 
 # %% [markdown]
 # ## 5. The old primary comes back: split brain
