@@ -11,7 +11,7 @@ view of its followers' positions, and clients' writes still waiting for
 replica acknowledgements (their outcome becomes unknown).
 
 Messages (kind, then arguments after the sender's name):
-- ``append(epoch, prev_lsn, prev_epoch, entries, history)``: leader -> follower;
+- ``append(epoch, prev_lsn, prev_epoch, entries, epoch_history)``: leader -> follower;
   with no entries it is a heartbeat.
 - ``ack(epoch, lsn, need)``: follower -> leader, "I hold up to ``lsn``";
   ``need`` asks for a resend from there.
@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from .errors import ReadOnlyError
+from .errors import NodeDownError, ReadOnlyError
 from .log import Entry, Log, epoch_at
 from .store import KVStore
 
@@ -68,7 +68,7 @@ class Node:
         self.store = KVStore()
         self.up = True
         self.sync_replicas = sync_replicas
-        self.history: tuple[tuple[int, int], ...] = ((1, 1),)
+        self.epoch_history: tuple[tuple[int, int], ...] = ((1, 1),)  # (epoch, first lsn), as led
         # volatile state (lost in a crash)
         self.match: dict[str, int] = {}
         self.pending: deque[tuple[int, Any]] = deque()
@@ -108,6 +108,8 @@ class Node:
         If ``sync_replicas`` is 0 the write is acknowledged at once; otherwise
         ``on_commit(token, now)`` fires when enough followers hold it.
         """
+        if not self.up:
+            raise NodeDownError(f"{self.name!r} is down (crashed); it cannot take writes")
         if self.role != LEADER:
             raise ReadOnlyError(
                 f"cannot execute INSERT in a read-only transaction: {self.name!r} is a {self.role}"
@@ -122,7 +124,7 @@ class Node:
         self.store.apply(entry)
         self.pos_t.append(entry.time)  # _record(), inlined
         self.pos_lsn.append(lsn)
-        msg = (self.name, self.epoch, lsn - 1, prev_epoch, (entry,), self.history)
+        msg = (self.name, self.epoch, lsn - 1, prev_epoch, (entry,), self.epoch_history)
         self.broadcast(self.followers, "append", msg)
         if self.sync_replicas:
             self.pending.append((lsn, token))
@@ -134,7 +136,7 @@ class Node:
         if self.role != LEADER or not self.up:
             return
         last = len(self.log.entries)
-        msg = (self.name, self.epoch, last, self.log.last_epoch, (), self.history)
+        msg = (self.name, self.epoch, last, self.log.last_epoch, (), self.epoch_history)
         self.broadcast(self.followers, "append", msg)
 
     def on_ack(self, src: str, epoch: int, lsn: int, need: bool) -> None:
@@ -158,7 +160,7 @@ class Node:
             prev = min(lsn, len(entries))
             prev_epoch = entries[prev - 1].epoch if prev else 0
             batch = tuple(entries[prev:])
-            self.send(src, "append", (self.name, self.epoch, prev, prev_epoch, batch, self.history))
+            self.send(src, "append", (self.name, self.epoch, prev, prev_epoch, batch, self.epoch_history))
         if self.pending:
             self._commit()
 
@@ -197,7 +199,7 @@ class Node:
         self.leader = self.name
         self.epoch = epoch
         self.followers = list(followers)
-        self.history = self.log.segments() + ((epoch, self.lsn + 1),)
+        self.epoch_history = self.log.segments() + ((epoch, self.lsn + 1),)
         self.match.clear()
         self._asked = None
         self._stream = None
