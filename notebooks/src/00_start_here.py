@@ -52,6 +52,9 @@ import matplotlib.pyplot as plt
 demo = ControlPanel(Cluster(leader="leader", followers=["follower-1", "follower-2"], delay=0.050, seed=0))
 demo
 
+# %%
+assert demo.cluster.now == 0 and demo.last_error is None  # the panel starts at t = 0, with no error
+
 # %% [markdown]
 # The picture the panel draws can also be drawn on its own. Shapes and hatching tell the roles apart even
 # in black and white: the leader is a square, followers are circles, a crashed node is grey and hatched.
