@@ -149,7 +149,7 @@ try:
     news.write("ticker", "breaking news")
 except ReplsimError as err:
     print("write refused:", err)
-print("Channel A still answers reads:", news.read("ticker", "Channel A"))
+print("Channel A still answers reads: the last update it shows is number", news.read("ticker", "Channel A"))
 
 # %%
 try:
