@@ -17,8 +17,14 @@ How it runs
       ``useradd --system --no-create-home --shell /usr/sbin/nologin replsim-pg``. If it cannot read
       the binaries (say, a venv under /root), they are copied once to a temporary folder it can read.
       Otherwise the servers run as the current user.
-    * Network: each server listens on 127.0.0.1 only, on a free port picked at start, and
-      pg_hba.conf trusts only 127.0.0.1/32. The unix sockets sit in a mode 0700 folder.
+    * Network: each server listens on 127.0.0.1 only, on a free port picked at start. The unix
+      sockets sit in a mode 0700 folder, and pg_hba.conf has no line for them.
+    * Passwords: each lab makes a random superuser password (``secrets.token_urlsafe``); pg_hba.conf
+      accepts only 127.0.0.1/32 with scram-sha-256 (no ``trust`` anywhere), so another user of the
+      machine cannot connect. The password is never on a command line nor printed: initdb reads it
+      from a mode 0600 file deleted right after; the lab's own connections pass it to libpq in
+      memory; pg_basebackup, pg_rewind and the standbys' WAL receivers read it from the lab's
+      passfile (mode 0600, owned by the server user, named by ``passfile=`` in their conninfo).
     * Clean-up: ``close()`` (also run by ``__exit__``, by a weakref finalizer at interpreter or
       kernel exit, and by a ``start()`` that fails half-way) stops every server and removes the
       temporary folder. A process killed outright (SIGKILL) cannot clean up: the next ``start()``
@@ -32,6 +38,7 @@ import importlib.util
 import math
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -69,6 +76,8 @@ SUPERUSER = "postgres"
 CONNECT = {"autocommit": True, "connect_timeout": 5, "sslmode": "disable", "gssencmode": "disable"}
 PREFIX = "replsim-pg-"  # temp folder names of labs
 OWNER_FILE = "owner.pid"  # the PID of the Python process that started a lab, inside the lab's folder
+PASSFILE = "pgpass"  # the lab's libpq password file, inside the lab's folder (for the server-side tools)
+PWFILE = "initdb.pw"  # the superuser password for initdb --pwfile; deleted as soon as initdb is done
 LOG_TAIL_LINES = 15
 # how far a server's WAL goes: what a primary has written, or what a standby has replayed
 WAL_END = "CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END"
@@ -83,9 +92,9 @@ max_connections = 40
 wal_receiver_status_interval = 1s
 wal_keep_size = 256MB  # a rewound server replays from its last checkpoint before the fork: keep that WAL
 """
-HBA = """# replsim lab: trust the loopback address only (the lab's client, replication, pg_rewind)
-host all all 127.0.0.1/32 trust
-host replication all 127.0.0.1/32 trust
+HBA = """# replsim lab: the loopback address only, with the lab's password (client, replication, pg_rewind)
+host all all 127.0.0.1/32 scram-sha-256
+host replication all 127.0.0.1/32 scram-sha-256
 """
 HINTS = {
     "could not bind": "another program took the port; start the cluster again",
@@ -257,6 +266,16 @@ class _Runner:
         if self.account:
             os.chown(path, *self.account)
 
+    def write_private(self, path: Path, text: str) -> None:
+        """Create a new file readable by the server account only: mode 0600, owned by that account."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            if self.account:
+                os.fchown(fd, *self.account)
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+
 
 _COPIES: dict[Path, Path] = {}  # pgserver bin folder -> a readable private copy of it, made once
 
@@ -335,6 +354,11 @@ def _hint(text: str) -> str:
         if needle in text:
             return f"fix: {fix}"
     return "fix: read the log above; PostgreSQL says what it needs"
+
+
+def _conn_value(value: str | Path) -> str:
+    """A value quoted for a libpq connection string."""
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _seconds(value: Any) -> float | None:
@@ -440,6 +464,7 @@ class PgCluster:
         self.servers: dict[str, Server] = {}
         self.root: Path | None = None
         self.startup_seconds: float | None = None
+        self._password: str | None = None  # the superuser's password: never printed, never on a command line
         self._runner: _Runner | None = None
         self._finalizer: weakref.finalize | None = None
 
@@ -472,6 +497,8 @@ class PgCluster:
             sockets = self.root / "sockets"
             sockets.mkdir(mode=0o700)
             runner.own(sockets)
+            self._password = secrets.token_urlsafe(24)  # letters, digits, - and _: nothing to escape
+            runner.write_private(self.root / PASSFILE, f"*:*:*:{SUPERUSER}:{self._password}\n")
             primary = self._init_primary(sockets)
             self._start(primary, fresh=True)
             self.sql(PRIMARY, "CREATE TABLE kv (k int PRIMARY KEY, v text NOT NULL)")
@@ -494,8 +521,16 @@ class PgCluster:
     def _init_primary(self, sockets: Path) -> Server:
         """initdb the primary's data folder and write its settings and pg_hba.conf."""
         server = self.servers[PRIMARY] = Server(PRIMARY, _free_port(), self.root / PRIMARY)
-        args = ["-D", server.datadir, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--locale=C"]
-        self._check(self._runner.run("initdb", *args, "--no-sync", cwd=self.root), "initdb", server)
+        pwfile = self.root / PWFILE
+        self._runner.write_private(pwfile, self._password + "\n")
+        args = ["-D", server.datadir, "-U", SUPERUSER, f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C"]
+        try:
+            done = self._runner.run(
+                "initdb", *args, "--auth-host=scram-sha-256", "--auth-local=peer", "--no-sync", cwd=self.root
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        self._check(done, "initdb", server)
         with open(server.datadir / "postgresql.conf", "a") as conf:
             conf.write(SETTINGS.format(sockets=sockets))
         (server.datadir / "pg_hba.conf").write_text(HBA)
@@ -504,7 +539,10 @@ class PgCluster:
     def _clone(self, name: str, upstream: Server) -> Server:
         """pg_basebackup a new standby from upstream (with a replication slot) and start it."""
         server = self.servers[name] = Server(name, _free_port(), self.root / name, STANDBY, upstream.name)
-        args = ["-D", server.datadir, "-d", upstream.conninfo, "-R", "-X", "stream", "-C", "-S", server.slot]
+        # -R writes primary_conninfo from this conninfo: with passfile=, the standby's WAL receiver finds
+        # the password in the lab's passfile (the password itself is in neither argv nor the config)
+        conninfo = self._tool_conninfo(upstream)
+        args = ["-D", server.datadir, "-d", conninfo, "-R", "-X", "stream", "-C", "-S", server.slot]
         done = self._runner.run("pg_basebackup", *args, "--checkpoint=fast", "--no-sync", cwd=self.root)
         self._check(done, "pg_basebackup", server)
         self._start(server, fresh=True)
@@ -535,6 +573,10 @@ class PgCluster:
             f"{what} failed for {server.name} (exit status {done.returncode}): {said}\n"
             f"--- server log ({log}), last lines ---\n{_tail(log)}\n{_hint(said + _tail(log))}"
         )
+
+    def _tool_conninfo(self, server: Server) -> str:
+        """A conninfo for pg_basebackup, pg_rewind and primary_conninfo (password: from the passfile)."""
+        return f"{server.conninfo} passfile={_conn_value(self.root / PASSFILE)}"
 
     def _wait(self, ready: Callable[[], Any], what: str, timeout: float = 15.0) -> None:
         """Poll ready() every 20 ms until it is true; NodeStateError after timeout seconds."""
@@ -570,7 +612,7 @@ class PgCluster:
         """Connect to a server; yield run(query, params), which maps PostgreSQL's errors to replsim's."""
         server = self._running(name)
         try:
-            conn = psycopg.connect(server.conninfo, **CONNECT)
+            conn = psycopg.connect(server.conninfo, password=self._password, **CONNECT)
         except psycopg.OperationalError as err:
             raise NodeDownError(f"{name} does not answer: {str(err).strip()}") from err
 
@@ -703,14 +745,16 @@ class PgCluster:
             raise NodeStateError(
                 f"the rewind source must be another running primary; {source} is a {src.role}"
             )
-        args = ["--target-pgdata", server.datadir, "--source-server", src.conninfo, "--no-sync"]
+        conninfo = self._tool_conninfo(src)
+        args = ["--target-pgdata", server.datadir, "--source-server", conninfo, "--no-sync"]
         done = self._runner.run("pg_rewind", *args, cwd=self.root, timeout=120)
         self._check(done, "pg_rewind", server)
         exists = "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s"
         if not self.sql(source, exists, (server.slot,)):
             self.sql(source, "SELECT pg_create_physical_replication_slot(%s)", (server.slot,))
         with open(server.datadir / "postgresql.auto.conf", "a") as conf:  # later lines win
-            conf.write(f"primary_conninfo = '{src.conninfo}'\nprimary_slot_name = '{server.slot}'\n")
+            quoted = conninfo.replace("'", "''")
+            conf.write(f"primary_conninfo = '{quoted}'\nprimary_slot_name = '{server.slot}'\n")
         signal_file = server.datadir / "standby.signal"
         signal_file.touch()
         self._runner.own(signal_file)

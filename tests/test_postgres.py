@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 from conftest import require
 
@@ -43,6 +45,36 @@ def assert_loopback_only(pg: PgCluster) -> None:
         assert pg.sql(s.name, "SHOW listen_addresses") == [("127.0.0.1",)]
 
 
+def assert_password_only(pg: PgCluster) -> None:
+    """Every pg_hba.conf admits 127.0.0.1/32 with scram-sha-256 only (no trust, no other address, no
+    unix socket), per the file and per the rules each running server loaded; the password is on no
+    command line and in no file of the lab but the passfile (mode 0600, the server account's)."""
+    for s in pg.servers.values():
+        rules = [ln.split() for ln in (s.datadir / "pg_hba.conf").read_text().splitlines()]
+        rules = [r for r in rules if r and not r[0].startswith("#")]
+        assert rules and all(r[0] == "host" and r[3:] == ["127.0.0.1/32", "scram-sha-256"] for r in rules)
+        assert "trust" not in (s.datadir / "pg_hba.conf").read_text()
+        if s.running:
+            loaded = pg.sql(
+                s.name, "SELECT DISTINCT type, address, netmask, auth_method FROM pg_hba_file_rules"
+            )
+            assert loaded == [("host", "127.0.0.1", "255.255.255.255", "scram-sha-256")]
+    secret = pg._password.encode()
+    assert len(secret) >= 32
+    passfile = pg.root / rpg.PASSFILE
+    assert passfile.stat().st_mode & 0o777 == 0o600
+    assert passfile.stat().st_uid == (pg._runner.account or (os.getuid(),))[0]
+    files = [f for f in pg.root.rglob("*") if f.is_file() and f != passfile]
+    assert [f for f in files if secret in f.read_bytes()] == []  # nor in postgresql.auto.conf or a log
+    assert not (pg.root / rpg.PWFILE).exists()
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
+        except OSError:
+            continue
+        assert secret not in cmdline
+
+
 def postmasters(pg: PgCluster) -> set[int]:
     return {s.pid for s in pg.servers.values() if s.pid}
 
@@ -52,6 +84,7 @@ def test_lab_end_to_end(postgres_can_run: None) -> None:
     with PgCluster(standbys=2) as pg:
         assert list(pg.servers) == ["primary", *STANDBYS]
         assert_loopback_only(pg)
+        assert_password_only(pg)
         started = postmasters(pg)
 
         # rows written on the primary reach both standbys
@@ -106,6 +139,7 @@ def test_lab_end_to_end(postgres_can_run: None) -> None:
         assert pg.read("primary") == pg.read("standby-1")
         assert pg.read("primary")[7] == "new primary" and 101 not in pg.read("primary")
         assert_loopback_only(pg)
+        assert_password_only(pg)  # pg_rewind and the primary_conninfo it wrote used the passfile too
         root = pg.root
     assert pg.running_processes() == []
     assert processes_naming(root) == []
@@ -140,6 +174,31 @@ def test_bad_calls_get_specific_errors(small: PgCluster) -> None:
     assert bad_sql.value.sqlstate == "42P01"
 
 
+def test_nobody_gets_in_without_the_password(small: PgCluster) -> None:
+    primary = small["primary"]
+    options = {
+        "passfile": "/nonexistent",
+        "connect_timeout": 5,
+        "sslmode": "disable",
+        "gssencmode": "disable",
+    }
+    with pytest.raises(psycopg.OperationalError, match="no password supplied"):  # the server asked for one
+        psycopg.connect(primary.conninfo, **options)
+    for conninfo in (primary.conninfo, f"{primary.conninfo} replication=true"):
+        with pytest.raises(
+            psycopg.OperationalError, match='password authentication failed for user "postgres"'
+        ):
+            psycopg.connect(conninfo, password="not-the-password", **options)
+    # the unix socket admits nobody, even with the right password: pg_hba.conf has no "local" line
+    with pytest.raises(psycopg.OperationalError, match='no pg_hba.conf entry for host "\\[local\\]"'):
+        psycopg.connect(
+            host=str(small.root / "sockets"), port=primary.port, user="postgres", password=small._password
+        )
+    assert small.sql("primary", "SELECT current_user") == [("postgres",)]  # the lab itself gets in
+    assert_password_only(small)
+    assert small._password not in repr(small) + repr(small.servers)
+
+
 def test_a_stopped_server_is_not_queried(small: PgCluster) -> None:
     small.crash("standby-1")
     try:
@@ -168,7 +227,7 @@ def test_errors_without_a_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 def test_a_failed_start_says_why_and_leaves_nothing_running(
     postgres_can_run: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rpg, "HBA", "host all all 127.0.0.1/32 trust\n")  # no replication: basebackup fails
+    monkeypatch.setattr(rpg, "HBA", "host all all 127.0.0.1/32 scram-sha-256\n")  # no replication line
     pg = PgCluster(standbys=1)
     with pytest.raises(PostgresError, match="pg_basebackup failed for standby-1") as failed:
         pg.start()

@@ -31,10 +31,12 @@
 # | a position in the log | an **LSN** (log sequence number): a byte offset in the WAL | `replay_lsn` |
 # | "who is the anchor now" (epoch) | the **timeline** id, raised by each promotion | `timeline_id` |
 #
-# **Safety.** Each server lives in a temporary folder, listens on `127.0.0.1` only (nobody else on your
-# network can reach it), and trusts only that address. If Python runs as root, the servers run as an
-# unprivileged user (`replsim-pg`), because PostgreSQL refuses to run as root. The mechanics live in
-# `replsim/postgres.py`; the cells below only call it.
+# **Safety.** Each server lives in a temporary folder and listens on `127.0.0.1` only (nobody else on your
+# network can reach it). Even on your own machine, only this lab gets in: each lab makes a random password
+# that never appears on screen, and the servers refuse any connection without it (scram-sha-256 in
+# `pg_hba.conf`, no `trust`). If Python runs as root, the servers run as an unprivileged user
+# (`replsim-pg`), because PostgreSQL refuses to run as root. The mechanics live in `replsim/postgres.py`;
+# the cells below only call it.
 
 # %% [markdown]
 # ## 1. Start a primary and two streaming standbys
@@ -50,6 +52,7 @@ import matplotlib.pyplot as plt
 import replsim
 from replsim.errors import ReadOnlyError
 from replsim.postgres import PgCluster, plot_lag, sample_lag
+from replsim.widgets import PgPanel
 
 STANDBYS = ["standby-1", "standby-2"]
 pg = PgCluster(standbys=2).start()
@@ -124,6 +127,26 @@ try:
     pg.write("standby-1", [1], "written on a standby")
 except ReadOnlyError as err:
     print(f"refused: {err} (SQLSTATE {err.sqlstate})")
+
+# %% [markdown]
+# ### Your turn
+#
+# This panel drives the same three servers. Pick **primary**, choose how many rows, and click
+# **Write rows**: the primary acknowledges them (new keys from 10,000 up, far from the lesson's own). Click
+# **Refresh** once or twice: the standbys' row counts catch up, and their replay lag (bytes of WAL the
+# primary has that the standby has not replayed yet) falls back to 0. Then pick a standby and click
+# **Write rows**: it refuses, with the same error and SQLSTATE as above.
+#
+# Showing the panel writes nothing. Rows you add stay in the table `kv`, so the row counts printed below
+# will be higher by that many; which acknowledged rows get lost does not change.
+
+# %% tags=["nbval-ignore-output"]
+panel = PgPanel(pg)
+panel
+
+# %%
+assert panel.last_error is None, panel.last_error
+assert list(panel.inputs["server"].options) == list(pg.servers)
 
 # %% [markdown]
 # ## 4. A standby falls behind, then the primary dies
