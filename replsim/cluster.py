@@ -26,7 +26,7 @@ from .errors import (
     UnknownKeyError,
     UnknownNodeError,
 )
-from .history import FAIL, INFO, OK, History, Op
+from .history import FAIL, INFO, OK, PENDING, History, Op
 from .network import Network, check_link
 from .node import FOLLOWER, LEADER, Node
 from .sim import Simulator
@@ -201,22 +201,22 @@ class Cluster:
             target = self.nodes[name]
         except (KeyError, TypeError):
             target = self.node(name)  # raises the helpful UnknownNodeError
-        now = self.sim.now
-        op = self.history.op("write", name, key, value, now)
         self._written.add(key)
-        if not target.up:
-            self._fail(op, f"{name!r} is down (crashed); it cannot take writes")
-            raise NodeDownError(op.error + self._down_hint(name))
+        ops = self.history.ops
         try:
-            entry = target.client_write(key, value, op.id)
+            entry = target.client_write(key, value, len(ops))  # the token: this op's id
         except ReplsimError as exc:
-            self._fail(op, str(exc))
+            self._fail(self.history.op("write", name, key, value, self.now), str(exc))
+            if isinstance(exc, NodeDownError):
+                raise NodeDownError(str(exc) + self._down_hint(name)) from None
             raise
-        op.lsn, op.epoch = entry.lsn, entry.epoch
-        if target.sync_replicas:
+        now = self.sim.now
+        if target.sync_replicas:  # acknowledged later, when enough followers hold it
+            op = Op(len(ops), "write", name, key, value, now, None, PENDING, entry.lsn, entry.epoch)
             self._pending[op.id] = op
         else:
-            op.complete, op.outcome = now, OK
+            op = Op(len(ops), "write", name, key, value, now, now, OK, entry.lsn, entry.epoch)
+        ops.append(op)
         return op
 
     def read(self, key: Any, node: str | None = None) -> Any:

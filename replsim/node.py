@@ -217,13 +217,9 @@ class Node:
     ) -> None:
         """Follower: take entries from the leader, in log order, and report the position."""
         log = self.log.entries
-        if (
-            src == self._stream
-            and epoch == self._synced_epoch
-            and prev_lsn == len(log)
-            and entries
-            and (not prev_lsn or log[-1].epoch == prev_epoch)
-        ):  # the common case: the next entries, in order, from the leader we follow and have checked
+        if src == self._stream and epoch == self._synced_epoch and prev_lsn == len(log) and entries:
+            # The common case: the next entries, in order, from the leader this node follows and
+            # has reconciled with in this epoch (so the logs match up to prev_lsn).
             apply = self.store.apply
             for e in entries:
                 log.append(e)
