@@ -10,8 +10,9 @@ Figures are deterministic: fixed layouts, no randomness.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import networkx as nx
@@ -426,4 +427,37 @@ def availability_plot(cluster: Cluster, bin_seconds: float = 1.0, ax: Axes | Non
     handles, _ = ax.get_legend_handles_labels()
     handles.append(Patch(fc="white", ec="#999999", lw=0.8, label="none tried"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    return fig
+
+
+def standby_lag_plot(samples: Sequence[Any]) -> Figure:
+    """The real-PostgreSQL lab's lag samples: WAL not replayed (kB) and replay_lag (ms) per standby.
+
+    ``samples`` are ``replsim.postgres.LagSample``s (``t``, and ``row`` with ``standby``,
+    ``lag_bytes``, ``replay_lag`` in seconds or None).
+    """
+    fig, (by_bytes, by_time) = plt.subplots(1, 2, figsize=(10, 3.8))
+    names = sorted({s.row.standby for s in samples})
+    for i, name in enumerate(names):
+        style = {
+            "color": LINE_COLOURS[i % len(LINE_COLOURS)],
+            "linestyle": LINE_STYLES[i % len(LINE_STYLES)],
+            "marker": "os^D"[i % 4],
+            "ms": 3,
+            "label": name,
+        }
+        mine = [s for s in samples if s.row.standby == name]
+        t = [s.t for s in mine]
+        by_bytes.plot(t, [s.row.lag_bytes / 1024 for s in mine], **style)
+        ms = [math.nan if s.row.replay_lag is None else 1000 * s.row.replay_lag for s in mine]
+        by_time.plot(t, ms, **style)
+    by_bytes.set(xlabel="time since the burst began (s)", ylabel="WAL not yet replayed (kB)")
+    by_time.set(xlabel="time since the burst began (s)", ylabel="replay_lag (ms)")
+    by_bytes.set_title("in bytes: WAL end - replay_lsn")
+    by_time.set_title("in time: replay_lag")
+    fig.suptitle("How far each standby is behind the primary during a write burst")
+    for ax in (by_bytes, by_time):
+        ax.grid(alpha=0.3)
+        ax.legend(title="standby")
+    fig.tight_layout()
     return fig

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
-import math
 import os
 import pwd
 import secrets
@@ -65,7 +64,6 @@ __all__ = [
     "PostgresError",
     "SqlError",
     "sample_lag",
-    "plot_lag",
     "unavailable_reason",
 ]
 
@@ -818,27 +816,3 @@ def sample_lag(
     if failed:
         raise failed[0]
     return samples
-
-
-def plot_lag(samples: list[LagSample]) -> Any:
-    """Plot each standby's lag in a burst: WAL not replayed (kB) and replay_lag (ms); return the Figure."""
-    import matplotlib.pyplot as plt
-
-    fig, (by_bytes, by_time) = plt.subplots(1, 2, figsize=(10, 3.8))
-    names = sorted({s.row.standby for s in samples})
-    for name, style in zip(names, ["-o", "--s", ":^", "-.D"] * len(names)):
-        mine = [s for s in samples if s.row.standby == name]
-        t = [s.t for s in mine]
-        by_bytes.plot(t, [s.row.lag_bytes / 1024 for s in mine], style, ms=3, label=name)
-        ms = [math.nan if s.row.replay_lag is None else 1000 * s.row.replay_lag for s in mine]
-        by_time.plot(t, ms, style, ms=3, label=name)
-    by_bytes.set(xlabel="time since the burst began (s)", ylabel="WAL not yet replayed (kB)")
-    by_time.set(xlabel="time since the burst began (s)", ylabel="replay_lag (ms)")
-    by_bytes.set_title("in bytes: WAL end - replay_lsn")
-    by_time.set_title("in time: replay_lag")
-    fig.suptitle("How far each standby is behind the primary during a write burst")
-    for ax in (by_bytes, by_time):
-        ax.grid(alpha=0.3)
-        ax.legend(title="standby")
-    fig.tight_layout()
-    return fig

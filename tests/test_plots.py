@@ -314,3 +314,24 @@ def test_figures_are_identical_for_the_same_seed():
         return png(cluster_picture(c)), png(lag_plot(c)), png(availability_plot(c))
 
     assert draw() == draw()
+
+
+def test_standby_lag_plot_draws_one_line_per_standby_in_bytes_and_time():
+    from types import SimpleNamespace as NS
+
+    from replsim.plots import standby_lag_plot
+
+    samples = [
+        NS(t=i / 10, row=NS(standby=name, lag_bytes=1024 * i * k, replay_lag=None if i == 0 else 0.001 * i))
+        for i in range(5)
+        for k, name in ((1, "standby-1"), (2, "standby-2"))
+    ]
+    fig = standby_lag_plot(samples)
+    by_bytes, by_time = fig.axes
+    assert [ln.get_label() for ln in by_bytes.get_lines()] == ["standby-1", "standby-2"]
+    assert list(by_bytes.get_lines()[1].get_ydata()) == [0, 2, 4, 6, 8]  # kB
+    assert np.isnan(by_time.get_lines()[0].get_ydata()[0])  # no replay_lag reported yet
+    assert by_time.get_lines()[0].get_ydata()[4] == pytest.approx(4.0)  # ms
+    assert by_bytes.get_lines()[0].get_color() != by_bytes.get_lines()[1].get_color()
+    assert by_bytes.get_lines()[0].get_linestyle() != by_bytes.get_lines()[1].get_linestyle()
+    assert by_bytes.get_ylabel() and by_time.get_xlabel() == "time since the burst began (s)"

@@ -51,7 +51,8 @@ import matplotlib.pyplot as plt
 
 import replsim
 from replsim.errors import ReadOnlyError
-from replsim.postgres import PgCluster, plot_lag, sample_lag
+from replsim.plots import standby_lag_plot
+from replsim.postgres import PgCluster, sample_lag
 from replsim.widgets import PgPanel
 
 STANDBYS = ["standby-1", "standby-2"]
@@ -102,7 +103,7 @@ for name in STANDBYS:
 # %%
 samples = sample_lag(pg, transactions=40, rows=2000)
 assert {s.row.standby for s in samples} == set(STANDBYS)
-fig = plot_lag(samples)
+fig = standby_lag_plot(samples)
 plt.show()
 
 # %% [markdown]
