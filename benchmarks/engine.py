@@ -136,11 +136,7 @@ def run_simpy_callbacks(n: int) -> tuple[float, int]:
                 timeout(DELAY, (f, entry)).callbacks.append(on_append)
             yield timeout(INTERVAL)
 
-    gc.collect()
-    t0 = time.perf_counter()
-    env.process(writer())
-    env.run()
-    dt = time.perf_counter() - t0
+    dt = _timed_simpy_run(env, writer())
     _check_simpy(n, leader_log, logs, match, acks[0])
     return dt, n * EVENTS_PER_WRITE
 
@@ -174,14 +170,19 @@ def run_simpy_processes(n: int) -> tuple[float, int]:
                 env.process(deliver(f, entry))
             yield env.timeout(INTERVAL)
 
-    gc.collect()
-    t0 = time.perf_counter()
-    env.process(writer())
-    env.run()
-    dt = time.perf_counter() - t0
+    dt = _timed_simpy_run(env, writer())
     _check_simpy(n, leader_log, logs, match, acks[0])
     # model events only (SimPy also runs an Initialize and an end event per process)
     return dt, n * EVENTS_PER_WRITE
+
+
+def _timed_simpy_run(env: simpy.Environment, writer) -> float:
+    """Run a SimPy model from its writer process to the end; return the wall-clock seconds."""
+    gc.collect()
+    t0 = time.perf_counter()
+    env.process(writer)
+    env.run()
+    return time.perf_counter() - t0
 
 
 def _check_simpy(n: int, leader_log: list, logs: list, match: dict, acks: int) -> None:
