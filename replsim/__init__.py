@@ -1,6 +1,8 @@
 """replsim: a small, fast, deterministic simulator of leader-follower database replication."""
 
-from .cluster import Cluster, Writer
+from .clients import Client, Writer
+from .cluster import Cluster
+from .engine import Message, Network, Simulator, Timer
 from .errors import (
     ConfigError,
     NetworkError,
@@ -8,23 +10,29 @@ from .errors import (
     NodeStateError,
     ReadOnlyError,
     ReplsimError,
+    RunLimitError,
+    StoreError,
     UnknownKeyError,
     UnknownNodeError,
 )
 from .history import Event, History, Op
-from .log import Entry, Log
-from .network import Network
+from .log import Compacted, Entry, Log
 from .node import Node
-from .sim import Simulator
+from .stores import KVStore, Store
 
 __all__ = [
     "Cluster",
+    "Client",
     "Writer",
     "Simulator",
+    "Timer",
     "Network",
+    "Message",
     "Node",
     "Log",
     "Entry",
+    "KVStore",
+    "Store",
     "History",
     "Op",
     "Event",
@@ -36,5 +44,8 @@ __all__ = [
     "NodeDownError",
     "ReadOnlyError",
     "NetworkError",
+    "RunLimitError",
+    "StoreError",
+    "Compacted",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,4 +1,4 @@
-"""The cluster: nodes, network and history behind one small API.
+"""The cluster: nodes, network, clients and the record behind one small API.
 
 Typical use::
 
@@ -13,11 +13,15 @@ Every action happens at the current virtual time ``c.now``; ``advance`` and
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Iterable, Sequence
+import copy
+import math
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from . import checks
+from .clients import Client, Writer, check_key
+from .engine import Network, Simulator
+from .engine.network import _names, check_link
+from .engine.sim import MAX_TIME, check_time
 from .errors import (
     ConfigError,
     NodeDownError,
@@ -26,20 +30,38 @@ from .errors import (
     UnknownKeyError,
     UnknownNodeError,
 )
-from .history import FAIL, INFO, OK, PENDING, History, Op
-from .network import Network, check_link
+from .history import FAIL, INFO, OK, PENDING, History, Op, State, checks, measures
 from .node import FOLLOWER, LEADER, Node
-from .sim import Simulator
+from .stores import KVStore, Store
+
+MIN_HEARTBEAT = 0.001
+
+
+def _count(name: str, value: Any, low: int, high: int | None = None) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        limits = f">= {low}" if high is None else f"between {low} and {high}"
+        raise ConfigError(f"{name} must be a whole number {limits}, got {value!r}")
+    return value
 
 
 class Cluster:
     """One leader and its followers, simulated deterministically from ``seed``.
 
     ``delay``/``jitter`` are one-way link delays in seconds (delay +/- jitter),
-    ``loss`` the chance a message is dropped, ``heartbeat`` how often the leader
-    announces its position (seconds; ``None`` for never), and ``sync_replicas``
-    how many followers must hold a write before the client is told it succeeded
-    (0 = asynchronous, the default of PostgreSQL, MySQL and Redis).
+    ``loss`` the chance a message is dropped, ``heartbeat`` how often a leader
+    announces its position (seconds; ``None`` for never; followers that lost
+    something ask again on each heartbeat), ``sync_replicas`` how many followers
+    must hold a write before the client is told it succeeded (0 = asynchronous,
+    the default of PostgreSQL, MySQL and Redis). ``store``: a function making each
+    node's store (default: a key-value table). ``keep_log``: how many entries a
+    leader keeps for followers that fall behind (``None``: all; like PostgreSQL's
+    ``wal_keep_size``), and ``slots=True`` keeps whatever a known follower still
+    needs (replication slots). ``keep_messages``: how many messages the journal keeps.
     """
 
     def __init__(
@@ -54,9 +76,13 @@ class Cluster:
         sync_replicas: int = 0,
         seed: int = 0,
         keep_messages: int = 10_000,
+        store: Callable[[], Store] = KVStore,
+        keep_log: int | None = None,
+        slots: bool = False,
     ) -> None:
         if isinstance(followers, str):
             followers = [followers]
+        followers = _names(followers, "followers")
         names = [leader, *followers]
         for n in names:
             if not isinstance(n, str) or not n.strip():
@@ -65,42 +91,64 @@ class Cluster:
         if dup:
             raise ConfigError(f"node names must be unique; repeated: {', '.join(map(repr, dup))}")
         check_link(delay, jitter, loss)
-        if heartbeat is not None and not heartbeat > 0:
-            raise ConfigError(f"heartbeat must be > 0 seconds or None, got {heartbeat!r}")
+        if heartbeat is not None:
+            heartbeat = check_time("heartbeat", heartbeat, positive=True)
+            if not MIN_HEARTBEAT <= heartbeat <= 3600:
+                raise ConfigError(
+                    f"heartbeat must be between {MIN_HEARTBEAT} and 3600 seconds, or None; got {heartbeat!r}"
+                )
         if isinstance(sync_replicas, bool) or not isinstance(sync_replicas, int):
-            raise ConfigError(f"sync_replicas must be an integer, got {sync_replicas!r}")
+            raise ConfigError(f"sync_replicas must be a whole number, got {sync_replicas!r}")
         if not 0 <= sync_replicas <= len(followers):
             raise ConfigError(
                 f"sync_replicas must be between 0 and the number of followers ({len(followers)}), "
                 f"got {sync_replicas}"
             )
+        if keep_log is not None:
+            _count("keep_log", keep_log, 1)
+        if not isinstance(slots, bool):
+            raise ConfigError(f"slots must be True or False, got {slots!r}")
+        if not callable(store):
+            raise ConfigError(
+                f"store must be a function that makes a node's store (like KVStore), got {store!r}"
+            )
         self.sim = Simulator(seed)
         self.network = Network(self.sim, delay, jitter, loss, keep_messages)
         self.nodes: dict[str, Node] = {}
-        self.history = History(self.nodes)
+        self.clients: dict[str, Client] = {}
+        self.history = History()
         self.heartbeat_interval = heartbeat
+        self.sync_replicas = sync_replicas
+        self._store = store
+        self._keep_log = keep_log
+        self._slots = slots
         self._leader = leader
         self._epoch = 1
-        self._pending: dict[int, Op] = {}
         self._written: set = set()  # every key a client has tried to write
+        self._host = _NodeHost(self)
         for n in names:
-            node = Node(
-                n,
-                self.sim,
-                self.network.send,
-                role=LEADER if n == leader else FOLLOWER,
-                leader=leader,
-                followers=list(followers) if n == leader else None,
-                sync_replicas=sync_replicas,
-                broadcast=self.network.broadcast,
+            self._add_node(
+                n, role=LEADER if n == leader else FOLLOWER, followers=followers if n == leader else None
             )
-            node.on_commit = self._committed
-            node.on_event = self._node_event(n)
-            self.nodes[n] = node
-            self.network.add(node)
         self.history.event(0.0, "start", leader, f"{leader!r} leads epoch 1")
-        if heartbeat is not None:
-            self.sim.schedule(heartbeat, self._tick)
+
+    def _add_node(self, name: str, role: str, followers: list[str] | None = None) -> Node:
+        node = Node(
+            name,
+            self._host,
+            role=role,
+            leader=self._leader,
+            followers=followers,
+            sync_replicas=self.sync_replicas,
+            heartbeat=self.heartbeat_interval,
+            store=self._store(),
+            keep_log=self._keep_log,
+            slots=self._slots,
+            track=self.history.track(name, State(self.now, role, True, 1, self._leader, False)),
+        )
+        self.nodes[name] = node
+        self.network.add(node)
+        return node
 
     def __repr__(self) -> str:
         return f"Cluster(leader={self._leader!r}, nodes={len(self.nodes)}, t={self.now:.6g}s)"
@@ -139,36 +187,40 @@ class Cluster:
         return {n: max(lead - node.lsn, 0) for n, node in self.nodes.items() if n != self._leader}
 
     def status(self) -> list[dict[str, Any]]:
-        """One row per node: name, role, up, epoch, lsn, and entries behind the leader."""
+        """One row per node: name, role, up, epoch, lsn, entries behind the leader, and any trouble."""
         lag = self.lag()
-        return [
-            {
-                "node": n,
-                "role": node.role,
-                "up": node.up,
-                "epoch": node.epoch,
-                "lsn": node.lsn,
-                "behind": lag.get(n, 0),
-            }
-            for n, node in self.nodes.items()
-        ]
+        rows = []
+        for n, node in self.nodes.items():
+            trouble = ""
+            if node.broken:
+                trouble = "replication stopped"
+            elif node.needs_rebuild is not None:
+                trouble = "needs rebuild"
+            rows.append(
+                {
+                    "node": n,
+                    "role": node.role,
+                    "up": node.up,
+                    "epoch": node.epoch,
+                    "lsn": node.lsn,
+                    "behind": lag.get(n, 0),
+                    "trouble": trouble,
+                }
+            )
+        return rows
 
     def table(self) -> str:
         """The status as a small text table, one line per node."""
-        rows = [("node", "role", "state", "epoch", "lsn", "behind")]
-        for r in self.status():
-            state = "up" if r["up"] else "DOWN"
-            rows.append((r["node"], r["role"], state, str(r["epoch"]), str(r["lsn"]), str(r["behind"])))
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+        head, rows = status_table(self.status())
+        widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [head, *rows]]
         return f"t = {self.now:.3f} s\n" + "\n".join(lines)
 
     # --- time -----------------------------------------------------------
     def advance(self, seconds: float) -> None:
         """Let ``seconds`` of virtual time pass."""
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0:
-            raise ConfigError(f"advance() takes a number of seconds >= 0, got {seconds!r}")
-        self.sim.advance(seconds)
+        seconds = check_time("advance() seconds", seconds)
+        self.run(self.now + seconds)
 
     def step(self) -> float | None:
         """Run the next event alone (a message arriving, a heartbeat, a client's write).
@@ -179,66 +231,84 @@ class Cluster:
 
     def run(self, until: float) -> None:
         """Let time pass until virtual time ``until`` (seconds)."""
-        if isinstance(until, bool) or not isinstance(until, (int, float)) or not until >= self.now:
+        until = check_time("run(until=...)", until)
+        if until < self.now:
             raise ConfigError(f"run(until=...) needs a time >= now ({self.now:g} s), got {until!r}")
+        if until > MAX_TIME:
+            raise ConfigError(f"run(until=...) can go up to {MAX_TIME:,.0f} s of virtual time, got {until!r}")
         self.sim.run(until)
-
-    def _tick(self) -> None:
-        for node in self.nodes.values():
-            if node.up and node.role == LEADER:
-                node.heartbeat()
-        self.sim.schedule(self.heartbeat_interval, self._tick)
 
     # --- clients --------------------------------------------------------
     def write(self, key: Any, value: Any, node: str | None = None) -> Op:
-        """A client writes ``key = value`` on ``node`` (default: the leader).
+        """A client next to ``node`` (default: the leader) writes ``key = value``.
 
         Returns the recorded operation. Raises ReadOnlyError if the node is a
         follower, NodeDownError if it has crashed; the refusal is recorded too.
         """
         name = self._leader if node is None else node
-        try:
-            target = self.nodes[name]
-        except (KeyError, TypeError):
+        target = self.nodes.get(name) if isinstance(name, str) else None
+        if target is None:
             target = self.node(name)  # raises the helpful UnknownNodeError
-        self._written.add(key)
-        ops = self.history.ops
+        if key not in self._written:
+            self._written.add(check_key(key))
+        history = self.history
+        ops = history.ops
+        now = self.sim.now
+        op = Op(len(ops), "write", name, key, value, now)
+        ops.append(op)
         try:
-            entry = target.client_write(key, value, len(ops))  # the token: this op's id
+            entry = target.client_write((key, value), op.id)
         except ReplsimError as exc:
-            self._fail(self.history.op("write", name, key, value, self.now), str(exc))
+            history.settle(op, now, FAIL, str(exc))
             if isinstance(exc, NodeDownError):
                 raise NodeDownError(str(exc) + self._down_hint(name)) from None
             raise
-        now = self.sim.now
-        if target.sync_replicas:  # acknowledged later, when enough followers hold it
-            op = Op(len(ops), "write", name, key, value, now, None, PENDING, entry.lsn, entry.epoch)
-            self._pending[op.id] = op
-        else:
-            op = Op(len(ops), "write", name, key, value, now, now, OK, entry.lsn, entry.epoch)
-        ops.append(op)
+        op.lsn, op.epoch = entry.lsn, entry.epoch
+        if not target.sync_replicas:  # else acknowledged later, when enough followers hold it
+            if history.watchers:
+                history.settle(op, now, OK)
+            else:
+                op.complete, op.outcome = now, OK
         return op
 
     def read(self, key: Any, node: str | None = None) -> Any:
-        """A client reads ``key`` on ``node`` (default: the leader): that node's value, stale or not.
+        """A client next to ``node`` (default: the leader) reads ``key``: that node's value, stale or not.
 
         Returns None if the key has not reached that node yet.
         """
         name = self._leader if node is None else node
         target = self.node(name)
+        check_key(key)
         if not target.up:
             op = self.history.op("read", name, key, None, self.now)
-            self._fail(op, f"{name!r} is down (crashed); it cannot answer reads")
+            self.history.settle(op, self.now, FAIL, f"{name!r} is down (crashed); it cannot answer reads")
             raise NodeDownError(op.error + self._down_hint(name))
-        if key not in self._written:  # every key in any store came through write()
+        if key not in self._written:  # every key in any store came through a client's write
             written = sorted(repr(k) for k in self._written)
             raise UnknownKeyError(
                 f"key {key!r} was never written to any node; keys written so far: "
                 + (", ".join(written) if written else "none")
             )
-        op = self.history.op("read", name, key, target.store.get(key), self.now)
-        op.complete, op.outcome, op.lsn, op.epoch = self.now, OK, target.lsn, target.epoch
+        op = self.history.op("read", name, key, target.read(key), self.now)
+        op.lsn, op.epoch = target.lsn, target.epoch
+        self.history.settle(op, self.now, OK)
         return op.value
+
+    def client(
+        self,
+        name: str,
+        *,
+        near: str | None = None,
+        delays: dict[str, float] | None = None,
+        timeout: float = 1.0,
+    ) -> Client:
+        """A client on the network, ``near`` a node or with its own one-way ``delays`` to nodes (seconds)."""
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"a client's name must be a non-empty string, got {name!r}")
+        if name in self.nodes or name in self.clients:
+            raise ConfigError(f"the name {name!r} is taken; pick another for the client")
+        c = self.clients[name] = Client(self, name, near=near, delays=delays, timeout=timeout)
+        return c
 
     def start_writes(self, rate: float, count: int | None = None, keys: Sequence[Any] = ("x",)) -> Writer:
         """Start a client that writes ``rate`` times per second, cycling over ``keys``.
@@ -246,20 +316,14 @@ class Cluster:
         Values are 1, 2, 3, ... Writes go to the leader of the moment; refused ones
         are recorded, not raised. Stops after ``count`` writes or on ``stop()``.
         """
-        return Writer(self, rate, count, keys)
-
-    def _fail(self, op: Op, why: str) -> None:
-        op.complete, op.outcome, op.error = self.now, FAIL, why
+        writer = Writer(self, rate, count, keys)
+        self._written.update(writer.keys)
+        return writer
 
     def _down_hint(self, name: str) -> str:
         if name == self._leader:
             return "; no new writes until a follower is promoted (promote) or it recovers (recover)"
         return "; recover it, or use another node"
-
-    def _committed(self, token: Any, now: float) -> None:
-        op = self._pending.pop(token, None)
-        if op is not None:
-            op.complete, op.outcome = now, OK
 
     # --- faults and operator actions --------------------------------------
     def crash(self, name: str) -> None:
@@ -267,11 +331,7 @@ class Cluster:
         node = self.node(name)
         if not node.up:
             raise NodeStateError(f"{name!r} is already down; recover({name!r}) brings it back")
-        for token in node.crash():
-            op = self._pending.pop(token, None)
-            if op is not None:
-                op.complete, op.outcome = self.now, INFO
-                op.error = f"{name!r} crashed before enough replicas confirmed: outcome unknown"
+        node.crash()
         self.history.event(self.now, "crash", name, f"{name!r} ({node.role}) crashed")
 
     def recover(self, name: str) -> None:
@@ -298,7 +358,7 @@ class Cluster:
         self.network.heal()
         self.history.event(self.now, "heal", None, "network healed")
 
-    def set_link(self, a: str, b: str, **settings: float) -> None:
+    def set_link(self, a: str, b: str, **settings: Any) -> None:
         """Change a link's ``delay``, ``jitter`` or ``loss`` (both ways unless ``both_ways=False``)."""
         allowed = {"delay", "jitter", "loss", "both_ways"}
         bad = sorted(set(settings) - allowed)
@@ -318,11 +378,19 @@ class Cluster:
             raise NodeStateError(f"cannot promote {name!r}: it is down; recover it first")
         if node.role == LEADER:
             raise NodeStateError(f"{name!r} is already a leader (epoch {node.epoch})")
-        others = [n for n in self.nodes if n != name] if followers is None else list(followers)
-        for n in others:
-            self.node(n)
-            if n == name:
-                raise ConfigError(f"{name!r} cannot follow itself")
+        if node.broken:
+            raise NodeStateError(f"cannot promote {name!r}: {node.broken}; rebuild it first")
+        if followers is None:
+            others = [n for n in self.nodes if n != name]
+        else:
+            others = _names(followers, "followers")
+            for n in others:
+                self.node(n)
+                if n == name:
+                    raise ConfigError(f"{name!r} cannot follow itself")
+            dup = sorted({n for n in others if others.count(n) > 1})
+            if dup:
+                raise ConfigError(f"followers must be named once each; repeated: {', '.join(map(repr, dup))}")
         self._epoch = max(self._epoch, *(n.epoch for n in self.nodes.values())) + 1
         for n in others:
             self.nodes[n].follow(name)
@@ -332,84 +400,117 @@ class Cluster:
             self.now, "promote", name, f"{name!r} leads epoch {self._epoch} from lsn {node.lsn}"
         )
 
+    def _repoint(self, name: str) -> tuple[Node, Node]:
+        node = self.node(name)
+        if name == self._leader:
+            raise NodeStateError(f"{name!r} is the current leader; this is for the other nodes")
+        lead = self.nodes[self._leader]
+        node.follow(self._leader)
+        if name not in lead.followers:
+            lead.followers.append(name)
+        return node, lead
+
     def rejoin(self, name: str) -> None:
         """Make ``name`` follow the current leader again, like ``pg_rewind`` and a restart as standby.
 
         Entries that only ``name`` holds (never replicated before a failover, or
         written while it wrongly led) are discarded when it reconciles.
         """
-        node = self.node(name)
-        if name == self._leader:
-            raise NodeStateError(f"{name!r} is the current leader; rejoin() is for the other nodes")
-        lead = self.nodes[self._leader]
-        for _, token in node.pending:
-            op = self._pending.pop(token, None)
-            if op is not None:
-                op.complete, op.outcome = self.now, INFO
-                op.error = f"{name!r} stopped leading before enough replicas confirmed: outcome unknown"
-        node.pending.clear()
-        node.follow(self._leader)
-        if name not in lead.followers:
-            lead.followers.append(name)
+        node, _ = self._repoint(name)
         self.history.event(self.now, "rejoin", name, f"{name!r} follows {self._leader!r} again")
-        if node.up:
-            node.recover()
+        node.catch_up()
 
-    def _node_event(self, name: str):
-        def record(kind: str, detail: str) -> None:
-            self.history.event(self.now, kind, name, detail)
+    def rebuild(self, name: str) -> None:
+        """Replace ``name``'s data by a fresh copy of the leader's (``pg_basebackup``), then stream to it.
 
-        return record
+        For a follower that cannot catch up (the leader removed the log it needs)
+        or whose replication stopped with an error.
+        """
+        node = self.node(name)
+        if not node.up:
+            raise NodeStateError(f"cannot rebuild {name!r}: it is down; recover it first")
+        lead = self.nodes[self._leader]
+        if not lead.up:
+            raise NodeStateError(f"cannot rebuild {name!r}: the leader {self._leader!r} is down")
+        self._repoint(name)
+        self.history.event(self.now, "rebuild", name, f"{name!r} gets a fresh copy of {self._leader!r}")
+        lead.send_snapshot(name)
+
+    def add_follower(self, name: str) -> None:
+        """Add a new, empty node that follows the leader: it starts from a copy of the leader's data
+        (a snapshot at the leader's position), then streams the log from there."""
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"node names must be non-empty strings, got {name!r}")
+        if name in self.nodes or name in self.clients:
+            raise ConfigError(f"the name {name!r} is taken; pick another for the new node")
+        self._add_node(name, role=FOLLOWER)
+        self.history.event(self.now, "add", name, f"{name!r} joins as a follower of {self._leader!r}")
+        lead = self.nodes[self._leader]
+        lead.followers.append(name)
+        if lead.up:
+            lead.send_snapshot(name)
+
+    def fork(self) -> Cluster:
+        """An independent copy of the whole simulation, to try another choice from this moment on."""
+        return copy.deepcopy(self)
 
     # --- checks ---------------------------------------------------------
-    def lost_writes(self) -> list[Op]:
-        """Acknowledged writes that the current leader does not hold."""
-        return checks.lost_writes(self.history, self.nodes[self._leader])
+    def lost_writes(self, at: float | None = None) -> list[Op]:
+        """Writes acknowledged by time ``at`` (default: now) that the leader of that moment did not hold."""
+        at = self.now if at is None else min(check_time("at", at), self.now)
+        return measures.lost_writes(self.history, at)
 
-    def divergence(self, names: list[str] | None = None) -> dict[Any, dict[str, Any]]:
-        """Keys whose values differ between nodes (all nodes by default)."""
+    def divergence(
+        self, names: list[str] | None = None, at: float | None = None
+    ) -> dict[Any, dict[str, Any]]:
+        """Keys whose values differ between nodes (all nodes by default), now or at time ``at``."""
         if names is not None:
+            names = _names(names, "names")
             for n in names:
                 self.node(n)
-        return checks.divergence(self.nodes, names)
+        if at is not None:
+            at = check_time("at", at)
+            if at > self.now or math.isnan(at):
+                raise ConfigError(f"at must not be in the future (now is {self.now:g} s), got {at!r}")
+        return checks.divergence(self.nodes, names, self.history, at)
 
 
-class Writer:
-    """A client writing at a steady rate (see ``Cluster.start_writes``)."""
+class _NodeHost:
+    """What the cluster gives its nodes (see ``replsim.node.Host``): time, the network, and a record."""
 
-    def __init__(self, cluster: Cluster, rate: float, count: int | None, keys: Sequence[Any]) -> None:
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
-            raise ConfigError(f"rate must be > 0 writes per second, got {rate!r}")
-        if count is not None and (not isinstance(count, int) or count < 0):
-            raise ConfigError(f"count must be a whole number >= 0 or None, got {count!r}")
-        keys = list(keys)
-        if not keys:
-            raise ConfigError("keys must name at least one key")
+    def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
-        self.interval = 1.0 / rate
-        self.remaining = count
-        self.keys = keys
-        self.sent = 0
-        self.running = True
-        cluster.sim.schedule(0.0, self._tick)
+        self.sim = cluster.sim
+        self.send = cluster.network.send
+        self.broadcast = cluster.network.broadcast
 
-    def stop(self) -> None:
-        """Stop writing."""
-        self.running = False
+    def committed(self, node: str, token: int) -> None:
+        """A synchronous write is held by enough followers: its client is told it succeeded."""
+        h = self.cluster.history
+        h.settle(h.ops[token], self.sim.now, OK)
 
-    def _tick(self) -> None:
-        if not self.running or self.remaining == 0:
-            self.running = False
-            return
-        c = self.cluster
-        self.sent += 1
-        if self.remaining is not None:
-            self.remaining -= 1
-        key = self.keys[(self.sent - 1) % len(self.keys)]
-        try:
-            c.write(key, self.sent)
-        except ReplsimError:  # refused writes are in the history; the client keeps going
-            pass
-        sim = c.sim
-        sim._seq += 1
-        heapq.heappush(sim._heap, (sim.now + self.interval, sim._seq, self._tick, ()))
+    def unknown(self, node: str, token: int, why: str) -> None:
+        """A write was waiting when its leader crashed or stepped down: its outcome is unknown."""
+        op = self.cluster.history.ops[token]
+        if op.outcome == PENDING:
+            self.cluster.history.settle(op, self.sim.now, INFO, why)
+
+    def node_event(self, node: str, kind: str, detail: str) -> None:
+        """Something a node did on its own (a rollback, being fenced...)."""
+        self.cluster.history.event(self.sim.now, kind, node, detail)
+
+    def dead_letter(self, node: str, kind: str, src: str) -> None:
+        """A message arrived at a crashed node."""
+        self.cluster.network.journal.crashed(self.sim.now, src, node, kind)
+
+
+def status_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """The node status as text cells, (header, rows): used by ``Cluster.table`` and the control panel."""
+    head = ["node", "role", "state", "epoch", "lsn", "behind"]
+    out = []
+    for r in rows:
+        state = "up" if r["up"] else "DOWN"
+        if r.get("trouble"):
+            state += f" ({r['trouble']})"
+        out.append([r["node"], r["role"], state, str(r["epoch"]), str(r["lsn"]), str(r["behind"])])
+    return head, out

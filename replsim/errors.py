@@ -41,3 +41,11 @@ class ReadOnlyError(ReplsimError):
 
 class NetworkError(ReplsimError):
     """A partition, cut or heal that does not fit the network's state."""
+
+
+class RunLimitError(ReplsimError):
+    """A run would not end: too many events in one call, or time beyond the simulation's horizon."""
+
+
+class StoreError(ReplsimError):
+    """A node's store refused a change (bad SQL, a page format it cannot read, ...)."""

@@ -264,7 +264,7 @@ def _peak_entries_behind(history: History, node: str, times: np.ndarray) -> np.n
     """
     refs = {n for _, n in history.leaders} | {node}
     moments = [times, np.array([t for t, _ in history.leaders], dtype=float)]
-    moments += [np.frombuffer(history.nodes[n].pos_t, dtype=np.float64) for n in sorted(refs)]
+    moments += [np.frombuffer(history.tracks[n].t, dtype=np.float64) for n in sorted(refs)]
     every = np.unique(np.concatenate(moments))
     every = every[(every >= times[0]) & (every <= times[-1])]
     behind, _ = history.lag(node, every)
@@ -275,7 +275,7 @@ def _write_gap(history: History, factor: float) -> float:
     """``factor`` times the typical gap between two writes on the leaders (inf if fewer than two)."""
     # a peak-lag step two gaps wide holds a write or more in steady state: a flat line, not a comb
     refs = sorted({n for _, n in history.leaders})
-    moments = np.unique(np.concatenate([np.frombuffer(history.nodes[n].pos_t, np.float64) for n in refs]))
+    moments = np.unique(np.concatenate([np.frombuffer(history.tracks[n].t, np.float64) for n in refs]))
     gaps = np.diff(moments)
     gaps = gaps[gaps > 0]
     return factor * float(np.median(gaps)) if len(gaps) else float("inf")

@@ -178,7 +178,7 @@ def test_rejoin_ends_split_brain_and_discards_the_old_leaders_writes():
     c.rejoin("Anchor")
     c.advance(1)
     assert c.leaders() == ["Channel A"]
-    assert [e.value for e in c.nodes["Anchor"].rolled_back] == ["alice-0", "alice-1", "alice-2"]
+    assert [e.change[1] for e in c.nodes["Anchor"].rolled_back] == ["alice-0", "alice-1", "alice-2"]
     assert c.divergence() == {} and c.read("owner", "Anchor") == "bob"
     assert [o.value for o in c.lost_writes()] == ["alice-0", "alice-1", "alice-2"]
     with pytest.raises(NodeStateError, match="is the current leader"):
@@ -238,10 +238,10 @@ def test_events_are_recorded_in_order():
         (lambda: anchor(delay=-0.1), ConfigError, "delay must be >= 0"),
         (lambda: anchor(delay=0.01, jitter=0.5), ConfigError, "at most the base delay"),
         (lambda: anchor(sync_replicas=4), ConfigError, "between 0 and the number of followers"),
-        (lambda: anchor(heartbeat=0), ConfigError, "heartbeat must be > 0"),
+        (lambda: anchor(heartbeat=0), ConfigError, "heartbeat must be a finite number of seconds > 0"),
         (lambda: Cluster(leader="a", followers=["a"]), ConfigError, "repeated: 'a'"),
         (lambda: Cluster(leader=""), ConfigError, "non-empty strings"),
-        (lambda: anchor().start_writes(rate=0), ConfigError, "rate must be > 0"),
+        (lambda: anchor().start_writes(rate=0), ConfigError, "rate must be a number of writes per second"),
         (lambda: anchor().set_link("Anchor", "Channel A", speed=1), ConfigError, "not speed"),
     ],
 )

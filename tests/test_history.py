@@ -1,65 +1,126 @@
-"""The history's measures, checked against a slow, obvious recomputation."""
+"""The record and its measures: checked against what the live cluster showed at the time.
+
+Bug 6 of the engine review: ``History.lag`` read the current leader's live log, so
+the lag at a past moment changed when a log was later rolled back. Here the live
+lag is sampled while the scenario runs, and the record must give the same answer
+afterwards, rollbacks included.
+"""
 
 import numpy as np
+import pytest
 
 from replsim import Cluster
+from replsim.history import RecordError
 
 
-def brute_lag(c, node, t):
-    """Entries and seconds behind at time t, straight from the definitions."""
-    ref = c.history.leader_at(t)
-    if ref == node:
-        return 0, 0.0
-
-    def last_at(n):
-        times, lsns = list(c.nodes[n].pos_t), list(c.nodes[n].pos_lsn)
-        value = 0
-        for when, lsn in zip(times, lsns):
-            if when <= t:
-                value = lsn
-        return value
-
-    mine, lead = last_at(node), last_at(ref)
-    behind = max(lead - mine, 0)
-    entries = c.nodes[ref].log.entries
-    seconds = max(t - entries[mine].time, 0.0) if behind and mine < len(entries) else 0.0
+def live_lag(c, node):
+    """Entries and seconds ``node`` is behind the appointed leader right now, from the live logs."""
+    ref = c.nodes[c.leader]
+    mine, lead = c.nodes[node].lsn, ref.lsn
+    behind = max(lead - mine, 0) if node != c.leader else 0
+    seconds = c.now - ref.log[mine + 1].time if behind else 0.0
     return behind, seconds
 
 
-def scenario():
+def sampled_scenario(step=0.05):
+    """A failover with a rollback of the old leader; the live lag of every node sampled every ``step``.
+
+    Samples fall between the actions (at odd multiples of step / 2), never on them.
+    """
     c = Cluster(leader="L", followers=["a", "b", "c"], delay=0.05, seed=3)
-    c.start_writes(rate=10)
-    c.advance(2)
+    writer = c.start_writes(rate=10)
+    samples = {n: [] for n in c.names}
+    times = []
+
+    def until(t):
+        while True:
+            nxt = step / 2 + len(times) * step
+            if nxt >= t:
+                break
+            c.run(nxt)
+            times.append(c.now)
+            for n in c.names:
+                samples[n].append(live_lag(c, n))
+        c.run(t)
+
+    until(2)
     c.crash("b")
-    c.advance(3)
+    until(5)
     c.recover("b")
-    c.advance(1)
+    until(6)
     c.cut("L", "c")
-    c.advance(1)
-    c.crash("L")
-    c.promote("a")
+    until(7)
+    c.partition(["L"])  # L keeps writing alone: a's log will not have those entries
+    until(7.5)
+    c.promote("a", followers=["b", "c"])
+    until(8.5)
     c.heal()
-    c.advance(2)
-    return c
+    c.rejoin("L")  # L rolls back what only it had
+    until(10)
+    writer.stop()
+    c.advance(1)
+    return c, np.array(times), samples
 
 
-def test_lag_matches_a_brute_force_recomputation_across_a_failover():
-    c = scenario()
-    times = np.linspace(0, c.now, 157)
+def test_lag_from_the_record_equals_what_the_live_cluster_showed_at_the_time():
+    c, times, samples = sampled_scenario()
+    assert any(e.kind == "rollback" and e.node == "L" for e in c.history.events)
     for node in c.names:
         behind, seconds = c.history.lag(node, times)
-        want = [brute_lag(c, node, t) for t in times]
-        assert list(behind) == [b for b, _ in want], node
-        np.testing.assert_allclose(seconds, [s for _, s in want], atol=1e-9)
-    assert c.history.lag("b", [4.9])[0][0] >= 29  # down for ~3 s at 10 writes/s
+        assert list(behind) == [b for b, _ in samples[node]], node
+        np.testing.assert_allclose(seconds, [s for _, s in samples[node]], atol=1e-9, err_msg=node)
+    assert max(b for b, _ in samples["b"]) >= 29  # down for 3 s at 10 writes/s
 
 
-def test_leader_at_follows_promotions():
-    c = scenario()
-    assert c.history.leader_at(0) == "L" and c.history.leader_at(6.99) == "L"
-    assert c.history.leader_at(7.01) == "a"
+def test_asking_again_later_gives_the_same_answer():
+    c, times, _ = sampled_scenario()
+    before = {n: c.history.lag(n, times) for n in c.names}
+    lost_before = [o.id for o in c.lost_writes(at=7.4)]
+    c.crash("a")
+    c.promote("b")
+    c.advance(3)
+    for n in c.names:
+        np.testing.assert_array_equal(c.history.lag(n, times)[0], before[n][0])
+        np.testing.assert_allclose(c.history.lag(n, times)[1], before[n][1])
+    assert [o.id for o in c.lost_writes(at=7.4)] == lost_before
+
+
+def test_lost_writes_at_a_past_moment_and_now():
+    c, _, _ = sampled_scenario()
+    # before the failover nothing acknowledged was missing from the leader of the moment
+    assert c.lost_writes(at=7.4) == []
+    lost = c.lost_writes()
+    # the writes L took alone between the partition (t=7) and the promotion (t=7.5)
+    assert lost and all(7.0 <= o.invoke <= 7.5 and o.node == "L" for o in lost)
+    assert {e.change[1] for e in c.nodes["L"].rolled_back} >= {o.value for o in lost}
+
+
+def test_divergence_in_the_past_comes_from_the_record():
+    c, _, _ = sampled_scenario()
+    during = c.divergence(at=7.45)  # c was cut off, L wrote alone: x differs
+    assert "x" in during and during["x"]["L"] != during["x"]["a"]
+    assert c.divergence() == {}  # after the rejoin every node agrees
+    assert c.divergence(at=7.45) == during
+
+
+def test_leader_at_follows_promotions_and_states_are_recorded():
+    c, _, _ = sampled_scenario()
+    assert c.history.leader_at(0) == "L" and c.history.leader_at(7.49) == "L"
+    assert c.history.leader_at(7.51) == "a"
+    assert c.history.state_at("b", 3.0).up is False and c.history.state_at("b", 5.5).up is True
+    assert c.history.state_at("L", 8.0).role == "leader"  # partitioned, it still believed it led
+    assert c.history.state_at("L", 8.6).role == "follower"
 
 
 def test_position_is_a_step_function_of_time():
-    c = scenario()
-    assert list(c.history.position("b", [0.0, 1.0, 4.0, 10.0])) == [0, 10, 20, c.nodes["b"].lsn]
+    c, _, _ = sampled_scenario()
+    assert list(c.history.position("b", [0.0, 1.0, 4.0, c.now])) == [0, 10, 20, c.nodes["b"].lsn]
+
+
+def test_an_outcome_is_settled_once():
+    c = Cluster(sync_replicas=1)
+    op = c.write("k", 1)
+    c.advance(1)
+    assert op.outcome == "ok"
+    with pytest.raises(RecordError, match="already settled"):
+        c.history.settle(op, c.now, "info")

@@ -2,9 +2,9 @@
 
 import pytest
 
+from replsim.engine.network import Network
+from replsim.engine.sim import Simulator
 from replsim.errors import ConfigError, NetworkError, UnknownNodeError
-from replsim.network import Network
-from replsim.sim import Simulator
 
 
 class Sink:

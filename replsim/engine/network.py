@@ -1,34 +1,26 @@
-"""The network between nodes: per-link delay, jitter and loss, partitions, one-way cuts.
+"""The network between endpoints (nodes and clients): per-link delay, jitter and loss, partitions, cuts.
 
 Links are FIFO, like a TCP stream: a message never overtakes an earlier one on the
 same link. A partition or cut stops messages *sent* while it lasts; a message
 already in flight when it starts still arrives. A message that arrives at a
-crashed node is lost (the node checks on arrival).
+crashed node is dropped by that node (and shows as ``crashed`` in the journal).
+Each link draws its jitter and loss from its own random stream, derived from the
+seed and the link's name, so traffic on one link never changes another's draws.
+Bytes and messages sent are counted per link.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections import deque
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import Any
 
-from .errors import ConfigError, NetworkError, UnknownNodeError
+from ..errors import ConfigError, NetworkError, UnknownNodeError
+from .journal import CUT, LOST, MAX_KEEP, PARTITIONED, Journal, Message
 from .sim import Simulator
 
 _heappush = heapq.heappush
-
-
-class Message(NamedTuple):
-    """A message as recorded for the timeline: when it left and arrived, where, and its fate."""
-
-    sent: float
-    arrives: float
-    src: str
-    dst: str
-    kind: str
-    lost: bool
 
 
 class Link:
@@ -46,13 +38,21 @@ class Link:
         return f"Link(delay={self.delay:g}, jitter={self.jitter:g}, loss={self.loss:g})"
 
 
+def _real(v: Any) -> bool:
+    import numbers
+
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
 def check_link(delay: float, jitter: float, loss: float) -> None:
     """Raise ConfigError naming the parameter if a link setting is out of range."""
     for name, v in (("delay", delay), ("jitter", jitter), ("loss", loss)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        if not _real(v) or not math.isfinite(v):
             raise ConfigError(f"{name} must be a finite number, got {v!r}")
     if delay < 0:
         raise ConfigError(f"delay must be >= 0 seconds (one-way), got {delay!r}")
+    if delay > 3600:
+        raise ConfigError(f"delay must be at most 3600 seconds (one-way), got {delay!r}")
     if jitter < 0:
         raise ConfigError(f"jitter must be >= 0 seconds, got {jitter!r}")
     if jitter > delay:
@@ -65,18 +65,38 @@ def check_link(delay: float, jitter: float, loss: float) -> None:
 
 
 class _Route:
-    """Internal: one direction between two nodes, with the time its last message arrives."""
+    """Internal: one direction between two endpoints, its link, FIFO tail, random stream and counts."""
 
-    __slots__ = ("link", "tail", "handlers")
+    __slots__ = ("link", "tail", "handlers", "dst", "rng", "sent", "bytes")
 
-    def __init__(self, link: Link, handlers: dict) -> None:
+    def __init__(self, link: Link, handlers: dict, dst: str) -> None:
         self.link = link
         self.tail = 0.0
         self.handlers = handlers
+        self.dst = dst
+        self.rng = None
+        self.sent = 0
+        self.bytes = 0
+
+
+def _names(value: Any, what: str) -> list[str]:
+    """A list of names from a list/tuple of strings; a helpful error for anything else."""
+    if isinstance(value, str):
+        raise ConfigError(
+            f"{what} must be a list of names, got the string {value!r}; did you mean [{value!r}]?"
+        )
+    if isinstance(value, (set, frozenset)):
+        raise ConfigError(f"{what} must be a list or tuple (its order matters), not a set: {sorted(value)!r}")
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{what} must be a list of names, got {value!r}")
+    for v in value:
+        if not isinstance(v, str):
+            raise ConfigError(f"{what} must hold names (strings), got {v!r}")
+    return list(value)
 
 
 class Network:
-    """Delivers messages between registered nodes after a per-link delay."""
+    """Delivers messages between registered endpoints after a per-link delay."""
 
     def __init__(
         self,
@@ -86,33 +106,48 @@ class Network:
         loss: float = 0.0,
         keep_messages: int = 10_000,
     ) -> None:
+        if isinstance(keep_messages, bool) or not isinstance(keep_messages, int):
+            raise ConfigError(f"keep_messages must be a whole number, got {keep_messages!r}")
+        if not 0 <= keep_messages <= MAX_KEEP:
+            raise ConfigError(f"keep_messages must be between 0 and {MAX_KEEP:,}, got {keep_messages!r}")
         self.sim = sim
         self.default = Link(delay, jitter, loss)
-        self.nodes: dict[str, Any] = {}
+        self.endpoints: dict[str, Any] = {}
+        self.nodes: dict[str, Any] = {}  # the endpoints that are database nodes (partitions split these)
         self._routes: dict[tuple[str, str], _Route] = {}
         self._group: dict[str, int] | None = None
         self._cuts: set[tuple[str, str]] = set()
         self._faulty = False
-        self._log: deque[tuple] = deque(maxlen=keep_messages)
+        self.journal = Journal(keep_messages)
         self._keep = keep_messages > 0
-        self._owner: dict[Any, tuple[str, str]] = {}  # handler -> (node, message kind)
+        self._log = self.journal._recs.append
         self.sent = 0
         self.lost = 0
 
     # --- topology -------------------------------------------------------
-    def add(self, node: Any) -> None:
-        """Register a node: it has ``name`` and ``handlers`` (kind -> callable taking a message's fields)."""
-        self.nodes[node.name] = node
-        for kind, handler in node.handlers.items():
-            self._owner[handler] = (node.name, kind)
-        for other in self.nodes.values():
-            if other is not node:
-                self._routes[(node.name, other.name)] = _Route(self.default, other.handlers)
-                self._routes[(other.name, node.name)] = _Route(self.default, node.handlers)
+    def add(self, endpoint: Any, *, node: bool = True, links: dict[str, Link] | None = None) -> None:
+        """Register an endpoint (with ``name`` and ``handlers``: kind -> callable of a message's fields).
 
-    def _check(self, name: str) -> str:
-        if name not in self.nodes:
-            known = ", ".join(repr(n) for n in self.nodes)
+        ``node=False`` for a client: partitions name nodes only, and a client keeps
+        its links (``links``: other endpoint -> Link, both ways; the default link elsewhere).
+        """
+        name = endpoint.name
+        self.endpoints[name] = endpoint
+        if node:
+            self.nodes[name] = endpoint
+            if self._group is not None:
+                self._group[name] = max(self._group.values(), default=0) + 1  # a node added alone
+        links = links or {}
+        for other in self.endpoints.values():
+            if other is endpoint:
+                continue
+            link = links.get(other.name, self.default)
+            self._routes[(name, other.name)] = _Route(link, other.handlers, other.name)
+            self._routes[(other.name, name)] = _Route(link, endpoint.handlers, name)
+
+    def _check(self, name: Any) -> str:
+        if not isinstance(name, str) or name not in self.endpoints:
+            known = ", ".join(repr(n) for n in self.endpoints)
             raise UnknownNodeError(f"unknown node {name!r}; the nodes are {known}")
         return name
 
@@ -134,6 +169,8 @@ class Network:
         both_ways: bool = True,
     ) -> None:
         """Change the link a->b (and b->a unless ``both_ways=False``); unset values stay."""
+        if not isinstance(both_ways, bool):
+            raise ConfigError(f"both_ways must be True or False, got {both_ways!r}")
         pairs = [(a, b), (b, a)] if both_ways else [(a, b)]
         new = []
         for src, dst in pairs:
@@ -150,21 +187,27 @@ class Network:
 
     @property
     def messages(self) -> list[Message]:
-        """The most recent messages sent (up to ``keep_messages``), oldest first."""
-        out = []
-        for rec in self._log:
-            if len(rec) == 2:  # delivered: (sent, heap item)
-                sent, (t, _, handler, msg) = rec
-                dst, kind = self._owner[handler]
-                rec = Message(sent, t, msg[0], dst, kind, False)
-            out.append(rec)
-        return out
+        """The most recent messages sent (up to ``keep_messages``), oldest first, with their fates."""
+        return self.journal.messages(self.sim.now)
+
+    def traffic(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """Per link that carried anything: (messages sent, bytes sent), sorted by link."""
+        return {k: (r.sent, r.bytes) for k, r in sorted(self._routes.items()) if r.sent}
+
+    def bytes_sent(self, src: str | None = None, dst: str | None = None) -> int:
+        """Bytes sent in all, or from ``src`` and/or to ``dst``."""
+        return sum(
+            r.bytes
+            for (s, d), r in self._routes.items()
+            if (src is None or s == src) and (dst is None or d == dst)
+        )
 
     # --- faults ---------------------------------------------------------
     def partition(self, *groups: Iterable[str]) -> None:
         """Split the nodes into groups that cannot reach each other.
 
-        One group given: it is cut off from all the other nodes.
+        One group given: it is cut off from all the other nodes. A group is a list
+        of node names, or one name. Clients are on no side: they reach every node.
         """
         if self._group is not None:
             raise NetworkError("the network is already partitioned; call heal() first")
@@ -174,7 +217,10 @@ class Network:
         for g in groups:
             if isinstance(g, str):
                 g = [g]
-            s = [self._check(n) for n in g]
+            try:
+                s = [self._node(n) for n in _names(g, "a partition group")]
+            except ConfigError as exc:
+                raise NetworkError(str(exc)) from None
             if not s:
                 raise NetworkError("a partition group cannot be empty")
             sets.append(s)
@@ -191,6 +237,12 @@ class Network:
             seen[n] = len(sets)
         self._group = seen
         self._faulty = True
+
+    def _node(self, name: Any) -> str:
+        if not isinstance(name, str) or name not in self.nodes:
+            known = ", ".join(repr(n) for n in self.nodes)
+            raise UnknownNodeError(f"unknown node {name!r}; the nodes are {known}")
+        return name
 
     def cut(self, src: str, dst: str) -> None:
         """Stop messages from ``src`` to ``dst`` only (a one-way fault)."""
@@ -217,7 +269,7 @@ class Network:
         return self._faulty
 
     def groups(self) -> list[list[str]]:
-        """The current partition groups (one group when there is none)."""
+        """The current partition groups of nodes (one group when there is none)."""
         if self._group is None:
             return [list(self.nodes)]
         out: dict[int, list[str]] = {}
@@ -231,16 +283,21 @@ class Network:
 
     def reachable(self, src: str, dst: str) -> bool:
         """Can a message sent now from ``src`` reach ``dst``?"""
+        return self._blocked(src, dst) is None
+
+    def _blocked(self, src: str, dst: str) -> str | None:
         g = self._group
-        if g is not None and g[src] != g[dst]:
-            return False
-        return (src, dst) not in self._cuts
+        if g is not None and src in g and dst in g and g[src] != g[dst]:
+            return PARTITIONED
+        return CUT if (src, dst) in self._cuts else None
 
     # --- delivery -------------------------------------------------------
-    # The message record keeps, for a delivered message, (sent time, the heap item)
-    # and rebuilds the rest on demand: a 2-tuple is the cheapest record to make.
-    def send(self, dst: str, kind: str, msg: tuple) -> None:
-        """Send ``msg`` (whose first field is the sender's name); it runs ``dst.handlers[kind](*msg)``."""
+    def _rng(self, r: _Route, src: str):
+        r.rng = self.sim.stream(f"link:{src}->{r.dst}")
+        return r.rng
+
+    def send(self, dst: str, kind: str, msg: tuple, size: int = 0) -> None:
+        """Send ``msg`` (first field: the sender's name); ``dst.handlers[kind](*msg)`` runs on arrival."""
         # broadcast() for one destination, without its loop: the hot path of acknowledgements
         src = msg[0]
         r = self._routes[(src, dst)]
@@ -248,12 +305,17 @@ class Network:
         sim = self.sim
         now = sim.now
         self.sent += 1
+        r.sent += 1
+        r.bytes += size
         t = now + link.delay
-        if link.jitter:
-            t += link.jitter * (2.0 * sim.rng.random() - 1.0)
-        if (self._faulty and not self.reachable(src, dst)) or (link.loss and sim.rng.random() < link.loss):
-            self._drop(now, t, src, dst, kind)
-            return
+        if link.jitter or link.loss or self._faulty:
+            rng = r.rng or self._rng(r, src)
+            if link.jitter:
+                t += link.jitter * (2.0 * rng.random() - 1.0)
+            fate = self._faulty and self._blocked(src, dst)
+            if fate or (link.loss and rng.random() < link.loss):
+                self._drop(now, t, src, dst, kind, size, msg, fate or LOST)
+                return
         if t < r.tail:
             t = r.tail  # FIFO: never overtake the previous message on this link
         r.tail = t
@@ -261,27 +323,32 @@ class Network:
         item = (t, sim._seq, r.handlers[kind], msg)
         _heappush(sim._heap, item)
         if self._keep:
-            self._log.append((now, item))
+            self._log((now, item, dst, kind, size, None))
 
-    def broadcast(self, dsts: Iterable[str], kind: str, msg: tuple) -> None:
+    def broadcast(self, dsts: Iterable[str], kind: str, msg: tuple, size: int = 0) -> None:
         """Send the same message to each of ``dsts``, in order."""
         sim = self.sim
         now = sim.now
         heap = sim._heap
         routes = self._routes
-        log = self._log.append if self._keep else None
+        log = self._log if self._keep else None
         faulty = self._faulty
         src = msg[0]
         for dst in dsts:
             r = routes[(src, dst)]
             link = r.link
             self.sent += 1
+            r.sent += 1
+            r.bytes += size
             t = now + link.delay
-            if link.jitter:
-                t += link.jitter * (2.0 * sim.rng.random() - 1.0)
-            if (faulty and not self.reachable(src, dst)) or (link.loss and sim.rng.random() < link.loss):
-                self._drop(now, t, src, dst, kind)
-                continue
+            if link.jitter or link.loss or faulty:
+                rng = r.rng or self._rng(r, src)
+                if link.jitter:
+                    t += link.jitter * (2.0 * rng.random() - 1.0)
+                fate = faulty and self._blocked(src, dst)
+                if fate or (link.loss and rng.random() < link.loss):
+                    self._drop(now, t, src, dst, kind, size, msg, fate or LOST)
+                    continue
             if t < r.tail:
                 t = r.tail
             r.tail = t
@@ -289,9 +356,10 @@ class Network:
             item = (t, sim._seq, r.handlers[kind], msg)
             _heappush(heap, item)
             if log:
-                log((now, item))
+                log((now, item, dst, kind, size, None))
 
-    def _drop(self, now: float, t: float, src: str, dst: str, kind: str) -> None:
+    def _drop(
+        self, now: float, t: float, src: str, dst: str, kind: str, size: int, msg: tuple, fate: str
+    ) -> None:
         self.lost += 1
-        if self._keep:
-            self._log.append(Message(now, t, src, dst, kind, True))
+        self.journal.dropped(now, t, src, dst, kind, size, msg, fate)

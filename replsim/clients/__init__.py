@@ -1,0 +1,6 @@
+"""Clients: processes on the network that read and write, and workloads that drive them."""
+
+from .client import Client
+from .workload import Writer, check_key
+
+__all__ = ["Client", "Writer", "check_key"]

@@ -1,0 +1,304 @@
+"""Seeded random fault schedules, and the checks of what each replication mode promises.
+
+Deterministic simulation testing, as FoundationDB and TigerBeetle do it: a seed
+alone makes a schedule (a cluster, a client writing, and a sequence of crashes,
+recoveries, partitions, one-way cuts, heals, loss bursts, promotions, rejoins,
+reads and writes at random times); running it gives a history; checkers judge
+the history. A failure names its seed and prints a short script that replays it,
+shrunk by deleting actions while the failure remains.
+
+    >>> report = explore(Config(mode="all"), seeds=range(100))
+    >>> report.failures
+    []
+
+Checked on every schedule (``check``):
+
+- at the moment a write waiting for k replicas is acknowledged, its leader and at
+  least k other nodes hold that exact entry; an outcome never changes once settled;
+- log matching: two logs holding the same (epoch, LSN) agree on everything before it;
+- the record is in time order;
+- converged: after the faults stop and the network heals, every up node the
+  leader streams to holds the leader's log and data; then, after an operator
+  rejoins every node, all of them do, and no operation is left pending;
+- fully synchronous replication (``mode="all"``): no acknowledged write is lost.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .cluster import Cluster
+from .errors import ConfigError, ReplsimError
+from .history.checks import (
+    AckWatch,
+    check_converged,
+    check_log_matching,
+    check_no_lost_writes,
+    check_time_order,
+)
+
+MODES = ("async", "one", "all")
+"""Commit modes: asynchronous (0 sync replicas), one synchronous replica, all followers synchronous."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """What kind of schedules to make: cluster size (``None``: 3-6 at random), mode, base loss, lengths."""
+
+    nodes: int | None = None
+    mode: str = "async"
+    loss: float = 0.0
+    duration: float = 8.0  # seconds of faults
+    settle: float = 3.0  # seconds to converge, after the faults and again after the rejoins
+    actions: int = 14  # faults and client actions, on average
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.nodes is not None and not 2 <= self.nodes <= 9:
+            raise ConfigError(f"nodes must be between 2 and 9 (or None for 3-6), got {self.nodes!r}")
+
+
+@dataclass(frozen=True)
+class Action:
+    """One step of a schedule: at ``time``, call ``Cluster.<name>(*args)`` (refusals are expected)."""
+
+    time: float
+    name: str
+    args: tuple = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+    def code(self) -> str:
+        """This action as a line of Python."""
+        args = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs]
+        return f"c.run(until={self.time!r}); attempt(c.{self.name}{''.join(', ' + a for a in args)})"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A seeded fault schedule: the cluster's settings and the actions, in time order."""
+
+    seed: int
+    config: Config
+    names: tuple[str, ...]
+    sync_replicas: int
+    delay: float
+    jitter: float
+    rate: float
+    actions: tuple[Action, ...] = field(default=())
+
+    def cluster(self) -> Cluster:
+        """A fresh cluster with this schedule's settings."""
+        return Cluster(
+            leader=self.names[0],
+            followers=list(self.names[1:]),
+            delay=self.delay,
+            jitter=self.jitter,
+            loss=self.config.loss,
+            heartbeat=0.1,
+            sync_replicas=self.sync_replicas,
+            seed=self.seed,
+            keep_messages=0,
+        )
+
+    def replay(self) -> str:
+        """A short script that replays this schedule and runs its checks."""
+        lines = [
+            "from replsim import Cluster",
+            "from replsim.faults import attempt, settle_and_check",
+            "from replsim.history.checks import AckWatch",
+            "",
+            f"c = Cluster(leader={self.names[0]!r}, followers={list(self.names[1:])!r},",
+            f"            delay={self.delay!r},"
+            f"            jitter={self.jitter!r}, loss={self.config.loss!r}, heartbeat=0.1,",
+            f"            sync_replicas={self.sync_replicas}, seed={self.seed}, keep_messages=0)",
+            "watch = AckWatch(c)  # checks each acknowledgement as it happens",
+            f"writer = c.start_writes(rate={self.rate!r}, keys=['a', 'b', 'c'])",
+            *(a.code() for a in self.actions),
+            f"c.run(until={self.config.duration!r}); writer.stop()",
+            f"print(settle_and_check(c, mode={self.config.mode!r}, settle={self.config.settle!r},",
+            "                       watch=watch))",
+        ]
+        return "\n".join(lines)
+
+
+def generate(seed: int, config: Config = Config()) -> Schedule:
+    """The schedule of ``seed``: made from the seed alone, the same on every machine."""
+    rng = random.Random(f"replsim-faults:{seed}")
+    n = config.nodes or rng.randint(3, 6)
+    names = tuple(f"n{i}" for i in range(1, n + 1))
+    sync = {"async": 0, "one": 1, "all": n - 1}[config.mode]
+    delay = rng.choice([0.001, 0.005, 0.02])
+    jitter = delay * rng.choice([0.0, 0.5, 1.0])
+    rate = rng.choice([10.0, 20.0, 40.0])
+    count = rng.randint(config.actions // 2, config.actions * 3 // 2)
+    times = sorted(round(rng.uniform(0.05, config.duration), 3) for _ in range(count))
+    actions = []
+    for t in times:
+        kind = rng.choices(
+            ["crash", "recover", "partition", "cut", "heal", "loss", "promote", "rejoin", "write", "read"],
+            weights=[3, 3, 2, 2, 3, 1, 3, 2, 2, 1],
+        )[0]
+        node = rng.choice(names)
+        if kind == "partition":
+            shuffled = rng.sample(names, n)
+            k = rng.randint(1, n - 1)
+            args: tuple = (shuffled[:k], shuffled[k:])
+        elif kind == "cut":
+            a, b = rng.sample(names, 2)
+            args = (a, b)
+        elif kind == "heal":
+            args = ()
+        elif kind == "loss":
+            a, b = rng.sample(names, 2)
+            kind, args = "set_link", (a, b)
+            actions.append(Action(t, kind, args, (("loss", rng.choice([0.0, 0.3, 0.9])),)))
+            continue
+        elif kind == "promote":
+            if rng.random() < 0.3:  # an operator who cannot reach every node repoints only some
+                others = [x for x in names if x != node]
+                args = (node, rng.sample(others, rng.randint(0, len(others))))
+            else:
+                args = (node,)
+        elif kind == "write":
+            args = (rng.choice("abc"), rng.randint(1000, 9999), node)
+        elif kind == "read":
+            args = (rng.choice("abc"), node)
+        else:
+            args = (node,)
+        actions.append(Action(t, kind, args))
+    return Schedule(seed, config, names, sync, delay, jitter, rate, tuple(actions))
+
+
+def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Call an action; a refusal (crashing a crashed node, a write to a follower...) is part of the test."""
+    try:
+        fn(*args, **kwargs)
+    except ReplsimError:
+        pass
+
+
+def settle_and_check(
+    cluster: Cluster, mode: str = "async", settle: float = 3.0, watch: AckWatch | None = None
+) -> list[str]:
+    """End the faults (heal, no loss, recover everyone), let the cluster settle, and check it.
+
+    Checked twice: as it is (the nodes the leader streams to must converge), then
+    after an operator rejoins every other node (all must converge, nothing pending).
+    """
+    c = cluster
+    if c.network.faulty:
+        c.heal()
+    names = c.names
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            c.set_link(a, b, loss=0.0)
+    for n in names:
+        if not c.node(n).up:
+            c.recover(n)
+    c.advance(settle)
+    bad = [f"without rejoin: {v}" for v in check_converged(c, every_node=False)]
+    bad = [v for v in bad if "pending" not in v]  # a deposed leader nobody repointed may still hold some
+    for n in names:
+        if n != c.leader:
+            c.rejoin(n)
+    c.advance(settle)
+    bad += [f"after rejoin: {v}" for v in check_converged(c, every_node=True)]
+    bad += check_log_matching(c.nodes)
+    bad += check_time_order(c.history)
+    if watch is not None:
+        bad += watch.check()
+    if mode == "all":
+        bad += check_no_lost_writes(c)
+    return bad
+
+
+@dataclass
+class Result:
+    """One schedule run: its cluster (for a closer look) and the violations found."""
+
+    schedule: Schedule
+    cluster: Cluster
+    violations: list[str]
+
+
+def run(schedule: Schedule) -> Result:
+    """Run a schedule and check its history."""
+    c = schedule.cluster()
+    watch = AckWatch(c)
+    writer = c.start_writes(rate=schedule.rate, keys=["a", "b", "c"])
+    for a in schedule.actions:
+        c.run(until=a.time)
+        attempt(getattr(c, a.name), *a.args, **dict(a.kwargs))
+    c.run(until=schedule.config.duration)
+    writer.stop()
+    bad = settle_and_check(c, schedule.config.mode, schedule.config.settle, watch)
+    return Result(schedule, c, bad)
+
+
+def shrink(schedule: Schedule, fails: Callable[[Schedule], bool] | None = None) -> Schedule:
+    """Delete actions one at a time while the schedule still fails: a shorter replay of the same bug."""
+    fails = fails or (lambda s: bool(run(s).violations))
+    current = schedule
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(current.actions)):
+            smaller = replace(current, actions=current.actions[:i] + current.actions[i + 1 :])
+            if fails(smaller):
+                current, changed = smaller, True
+                break
+    return current
+
+
+@dataclass
+class Failure:
+    """A failing seed, what its checks found, and a minimal replay."""
+
+    seed: int
+    violations: list[str]
+    replay: str
+
+    def __str__(self) -> str:
+        found = "\n".join(f"  - {v}" for v in self.violations[:5])
+        return f"seed {self.seed} failed:\n{found}\nminimal replay:\n{self.replay}"
+
+
+@dataclass
+class Report:
+    """What ``explore`` found over many seeds."""
+
+    config: Config
+    schedules: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    acknowledged: int = 0  # writes acknowledged, over all schedules
+    lost: int = 0  # of those, missing from the final leader's log
+
+    def __str__(self) -> str:
+        head = (
+            f"{self.schedules} schedules ({self.config.mode}, loss {self.config.loss:g}): "
+            f"{len(self.failures)} failed; {self.acknowledged} writes acknowledged, {self.lost} of them lost"
+        )
+        return "\n\n".join([head, *map(str, self.failures[:3])])
+
+
+def explore(
+    config: Config, seeds: Iterable[int], shrink_failures: bool = True, max_failures: int = 3
+) -> Report:
+    """Run the schedule of each seed and check it; shrink the first few failures to minimal replays."""
+    report = Report(config)
+    for seed in seeds:
+        result = run(generate(seed, config))
+        report.schedules += 1
+        acked = result.cluster.history.writes("ok")
+        report.acknowledged += len(acked)
+        report.lost += len(result.cluster.lost_writes())
+        if result.violations:
+            schedule = result.schedule
+            if shrink_failures and len(report.failures) < max_failures:
+                schedule = shrink(schedule)
+            report.failures.append(Failure(seed, result.violations, schedule.replay()))
+    return report

@@ -1,0 +1,164 @@
+"""Checks that find what went wrong: divergence between nodes, and the promises each mode makes.
+
+Each ``check_*`` function returns a list of violations in words (empty: all good);
+the fault-schedule suite (``replsim.faults``) runs them on finished histories.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .measures import values_at
+from .record import OK, PENDING, History, Op
+
+if TYPE_CHECKING:
+    from ..node import Node
+
+MISSING = "<missing>"
+
+
+def _items(store: Any) -> dict[Any, Any]:
+    """A store's content as a mapping (key-value stores: their table)."""
+    data = getattr(store, "data", None)
+    if isinstance(data, dict):
+        return data
+    return dict(store.items())
+
+
+def divergence(
+    nodes: dict[str, Node],
+    names: list[str] | None = None,
+    history: History | None = None,
+    at: float | None = None,
+) -> dict[Any, dict[str, Any]]:
+    """Keys whose values differ between nodes: ``{key: {node: value or '<missing>'}}``, sorted by key.
+
+    With ``at``, the nodes' data at that time, rebuilt from ``history`` (key-value stores).
+    """
+    names = list(nodes) if names is None else names
+    if at is None:
+        tables = {n: _items(nodes[n].store) for n in names}
+    else:
+        tables = {n: values_at(history, n, at) for n in names}  # type: ignore[arg-type]
+    keys: set = set()
+    for t in tables.values():
+        keys.update(t)
+    out: dict[Any, dict[str, Any]] = {}
+    for k in sorted(keys, key=repr):
+        vals = {n: t.get(k, MISSING) for n, t in tables.items()}
+        if len({repr(v) for v in vals.values()}) > 1:
+            out[k] = vals
+    return out
+
+
+# --- what each mode promises, checked on a finished (or running) cluster ------------
+def check_log_matching(nodes: dict[str, Node]) -> list[str]:
+    """Two logs that hold the same (epoch, LSN) hold one entry there and agree on all before it."""
+    bad = []
+    names = list(nodes)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            la, lb = nodes[a].log, nodes[b].log
+            lo, hi = max(la.base, lb.base) + 1, min(la.last_lsn, lb.last_lsn)
+            first_diff = None
+            for lsn in range(lo, hi + 1):
+                ea, eb = la[lsn], lb[lsn]
+                if ea.epoch == eb.epoch:
+                    if ea != eb:
+                        bad.append(f"{a} and {b} hold different entries at lsn {lsn} of epoch {ea.epoch}")
+                        break
+                    if first_diff is not None:
+                        bad.append(
+                            f"{a} and {b} agree at lsn {lsn} (epoch {ea.epoch}) "
+                            f"but differ at lsn {first_diff}"
+                        )
+                        break
+                elif first_diff is None:
+                    first_diff = lsn
+    return bad
+
+
+def check_converged(cluster: Any, every_node: bool) -> list[str]:
+    """After faults stop and the network heals: every up node the leader streams to (``every_node``:
+    every node) holds the leader's log and data, and no write is left waiting."""
+    bad = []
+    lead = cluster.node(cluster.leader)
+    if not lead.up:
+        return [f"the leader {lead.name} is down"]
+    names = [n for n in cluster.names if n != lead.name]
+    if not every_node:
+        names = [n for n in names if n in lead.followers]
+    for n in names:
+        node = cluster.node(n)
+        if not node.up:
+            continue
+        if node.role != "follower" or node.leader != lead.name:
+            bad.append(f"{n} is a {node.role} of {node.leader!r}, not a follower of {lead.name}")
+        elif node.lsn != lead.lsn or node.log.last_epoch != lead.log.last_epoch:
+            bad.append(f"{n} holds lsn {node.lsn} (epoch {node.log.last_epoch}); the leader {lead.lsn}")
+        elif node.store.digest() != lead.store.digest():
+            bad.append(f"{n}'s data differs from the leader's")
+    waiting = [o for o in cluster.history.ops if o.outcome == PENDING]
+    if waiting:
+        bad.append(f"{len(waiting)} operations still pending, first {waiting[0]!r}")
+    return bad
+
+
+def check_no_lost_writes(cluster: Any) -> list[str]:
+    """No write acknowledged to a client is missing from the current leader's log."""
+    return [f"acknowledged write lost: {op!r}" for op in cluster.lost_writes()]
+
+
+def check_time_order(history: History) -> list[str]:
+    """Operations are numbered in the order invoked, complete after invoked; events in time order."""
+    bad = []
+    last = 0.0
+    for op in history.ops:
+        if op.invoke < last:
+            bad.append(f"{op!r} was invoked before the operation recorded ahead of it")
+        last = op.invoke
+        if op.complete is not None and op.complete < op.invoke:
+            bad.append(f"{op!r} completed before it was invoked")
+    times = [e.time for e in history.events]
+    if times != sorted(times):
+        bad.append("events are not in time order")
+    for name, tr in history.tracks.items():
+        if list(tr.t) != sorted(tr.t):
+            bad.append(f"{name}'s positions are not recorded in time order")
+    return bad
+
+
+class AckWatch:
+    """Watches writes as they are acknowledged: the leader and at least ``sync_replicas`` followers
+    must hold that exact entry at that moment; and an outcome, once settled, never changes."""
+
+    def __init__(self, cluster: Any) -> None:
+        self.cluster = cluster
+        self.violations: list[str] = []
+        self.settled: dict[int, str] = {}
+        cluster.history.watchers.append(self)
+
+    def __call__(self, op: Op) -> None:
+        if op.id in self.settled:
+            self.violations.append(f"{op!r} settled twice (first as {self.settled[op.id]})")
+        self.settled[op.id] = op.outcome
+        if op.kind != "write" or op.outcome != OK or op.lsn is None:
+            return
+        nodes = self.cluster.nodes
+        leader = nodes[op.node]
+        k = leader.sync_replicas
+        if not leader.log.holds(op.lsn, op.epoch):
+            self.violations.append(f"{op!r} acknowledged while its leader {op.node} does not hold it")
+        holders = [n for n, node in nodes.items() if n != op.node and node.log.holds(op.lsn, op.epoch)]
+        if len(holders) < k:
+            self.violations.append(
+                f"{op!r} acknowledged with sync_replicas={k} while only {holders or 'no follower'} hold it"
+            )
+
+    def check(self) -> list[str]:
+        """The violations seen, plus any settled outcome that changed since."""
+        bad = list(self.violations)
+        for op in self.cluster.history.ops:
+            if op.id in self.settled and op.outcome != self.settled[op.id]:
+                bad.append(f"{op!r} changed from {self.settled[op.id]} after it was settled")
+        return bad

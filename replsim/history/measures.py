@@ -1,0 +1,101 @@
+"""Measures computed from the record alone: lag, availability, lost writes, past data."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .record import FAIL, OK, Op
+
+if TYPE_CHECKING:
+    from .record import History
+
+
+def lag(history: History, node: str, times: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Lag of ``node`` behind the leader of the moment: (entries behind, seconds behind).
+
+    Seconds behind = how long ago the leader wrote the oldest entry this node
+    still lacks (0 when it holds everything), like PostgreSQL's replay lag.
+    """
+    times = np.asarray(times, dtype=float)
+    appointed = np.array([when for when, _ in history.leaders], dtype=float)
+    names = [name for _, name in history.leaders]
+    which = np.clip(np.searchsorted(appointed, times, side="right") - 1, 0, None)
+    mine = history.position(node, times)
+    behind = np.zeros(len(times), dtype=np.int64)
+    seconds = np.zeros(len(times), dtype=float)
+    for ref in sorted(set(names) - {node}):
+        mask = np.isin(which, [i for i, name in enumerate(names) if name == ref])
+        if not mask.any():
+            continue
+        track = history.tracks[ref]
+        at = times[mask]
+        b = np.maximum(track.position(at) - mine[mask], 0)
+        behind[mask] = b
+        found, _, written = track.entries_at(mine[mask] + 1, at)
+        seconds[mask] = np.where((b > 0) & found, np.maximum(at - np.nan_to_num(written), 0.0), 0.0)
+    return behind, seconds
+
+
+def write_availability(history: History, bin_seconds: float = 1.0, until: float | None = None) -> tuple:
+    """Per time bin: (bin starts, share of writes attempted in the bin that were accepted).
+
+    A bin with no write attempts has NaN.
+    """
+    writes = history.writes()
+    end = until if until is not None else max((o.invoke for o in writes), default=0.0)
+    nbins = max(int(np.ceil(end / bin_seconds)), 1)
+    tried = np.zeros(nbins)
+    accepted = np.zeros(nbins)
+    for o in writes:
+        b = min(int(o.invoke // bin_seconds), nbins - 1)
+        tried[b] += 1
+        accepted[b] += o.outcome != FAIL
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(tried > 0, accepted / np.maximum(tried, 1), np.nan)
+    return np.arange(nbins) * bin_seconds, share
+
+
+def lost_writes(history: History, at: float, leader: str | None = None) -> list[Op]:
+    """Writes acknowledged by time ``at`` that the leader of that moment did not hold then.
+
+    A write is held if the leader's log had the entry at its LSN from the same
+    epoch; anything else was lost in a failover (or discarded in a rollback).
+    """
+    leader = history.leader_at(at) if leader is None else leader
+    acked = [
+        o
+        for o in history.ops
+        if o.kind == "write"
+        and o.outcome == OK
+        and o.lsn is not None
+        and o.complete is not None
+        and o.complete <= at
+    ]
+    if not acked:
+        return []
+    held = history.tracks[leader].holds(
+        [o.lsn for o in acked], [o.epoch for o in acked], np.full(len(acked), float(at))
+    )
+    return [o for o, h in zip(acked, held) if not h]
+
+
+def values_at(history: History, node: str, at: float) -> dict[Any, Any]:
+    """The key-value data ``node`` held at time ``at``, rebuilt from its record (key-value stores only)."""
+    track = history.tracks[node]
+    pos = int(track.position([at])[0])
+    bases, _ = track.base([at])
+    base = int(bases[0])
+    data: dict[Any, Any] = {}
+    i_at = int(track.index([at])[0])
+    for i, _, h, snap in track.jumps:  # the newest snapshot installed by then
+        if i <= i_at and h is not None:
+            data = dict(snap or {})
+    lsns = np.arange(base + 1, pos + 1)
+    found, index = track.find(lsns, np.full(len(lsns), float(at)))
+    for ok, k in zip(found, index):
+        if ok:
+            key, value = track.appended[k].change
+            data[key] = value
+    return data

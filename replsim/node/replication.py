@@ -1,0 +1,588 @@
+"""A database node: its role, its log, its data, and how it reacts to messages and timers.
+
+The node never reads a clock of its own or touches the network: it is given a
+``host`` (the cluster, or a test's stand-in) with ``sim`` (``.now``, ``.timer()``),
+``send``/``broadcast`` and callbacks for what it reports. Every message is a tuple
+whose first field is the sender's name. So a test can step one node by hand, and
+the cluster can run many at speed.
+
+What survives a crash: the log, the data built from it, the epoch, the role and
+whom the node follows (all durable, as if fsynced), and replication slots. What is
+lost: the leader's view of its followers' positions, and clients' writes still
+waiting for replica acknowledgements (their outcome becomes unknown).
+
+Messages (kind, then the fields after the sender's name):
+
+- ``append(epoch, prev_lsn, prev_epoch, entries, history)``: leader -> follower;
+  with no entries it is a heartbeat. ``history`` is the leader's epoch history.
+- ``ack(epoch, lsn, ok)``: follower -> leader. ``ok=True``: "my log matches yours
+  up to ``lsn``", sent only after the follower has checked the leader's stream in
+  this epoch; only these count towards a synchronous commit. ``ok=False``: "please
+  send what follows ``lsn``" (a request, never counted).
+- ``stale(epoch)``: to an old leader, "a newer epoch exists" (fencing).
+- ``snapshot(epoch, lsn, base_epoch, history, data)``: leader -> follower, a copy
+  of the whole store at ``lsn`` (``pg_basebackup``), after which streaming resumes.
+- ``nolog(epoch, base)``: leader -> follower, "I no longer hold what you need:
+  my log starts after ``base``" (PostgreSQL: the WAL was removed). The follower
+  stops asking until it is rebuilt from a snapshot.
+- ``request(op, kind, key, value)`` / ``reply(op, outcome, value, lsn, epoch, error)``:
+  a client on the network and the node it talks to.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Protocol
+
+from ..engine.journal import describe
+from ..errors import NodeDownError, NodeStateError, ReadOnlyError, ReplsimError, StoreError
+from ..history.record import NodeTrack, State
+from ..log import Compacted, Entry, History, Log, epoch_at, segment_start
+from ..stores import KVStore, Store
+
+LEADER = "leader"
+FOLLOWER = "follower"
+CANDIDATE = "candidate"  # reserved for elections
+HEADER = 32  # bytes of a message's header on the wire
+
+
+class Host(Protocol):
+    """What a node needs from its surroundings (the cluster, or a test's stand-in)."""
+
+    sim: Any  # .now and .timer(fn)
+
+    def send(self, dst: str, kind: str, msg: tuple, size: int = 0) -> None: ...
+    def broadcast(self, dsts: list[str], kind: str, msg: tuple, size: int = 0) -> None: ...
+    def node_event(self, node: str, kind: str, detail: str) -> None: ...
+    def committed(self, node: str, token: Any) -> None: ...
+    def unknown(self, node: str, token: Any, why: str) -> None: ...
+    def dead_letter(self, node: str, kind: str, src: str) -> None: ...
+
+
+class Node:
+    """One database server in the cluster."""
+
+    def __init__(
+        self,
+        name: str,
+        host: Host,
+        *,
+        role: str = FOLLOWER,
+        leader: str | None = None,
+        followers: list[str] | None = None,
+        sync_replicas: int = 0,
+        heartbeat: float | None = None,
+        store: Store | None = None,
+        keep_log: int | None = None,
+        slots: bool = False,
+        track: NodeTrack | None = None,
+    ) -> None:
+        self.name = name
+        self.host = host
+        self.sim = host.sim
+        self.send = host.send
+        self.broadcast = host.broadcast
+        self.role = role
+        self.leader = leader if role == FOLLOWER else name
+        self.followers: list[str] = list(followers or [])
+        self.epoch = 1
+        self.log = Log()
+        self.store: Store = store if store is not None else KVStore()
+        self.base_snapshot = self.store.snapshot()  # the store as it was at the log's base
+        self.up = True
+        self.broken: str | None = None  # why replication stopped here (an error applying a change)
+        self.needs_rebuild: int | None = None  # the leader's log base, when it no longer has what we need
+        self.sync_replicas = sync_replicas
+        self.keep_log = keep_log  # a leader keeps at least this many entries for followers (None: all)
+        self.slots: dict[str, int] | None = {} if slots else None  # durable follower positions
+        self.epoch_history: History = ((1, 1),)  # (epoch, first lsn) of every position, as led
+        self.heartbeat_interval = heartbeat
+        self.heartbeat_timer = self.sim.timer(self._heartbeat_tick)
+        # volatile state (lost in a crash)
+        self.match: dict[str, int] = {}  # follower -> position it holds, checked in this epoch
+        self.pending: deque[tuple[int, Any, str | None]] = deque()  # (lsn, token, client) awaiting acks
+        self._asked: int | None = None  # position of the last resend request
+        self._stream: str | None = None  # the leader whose stream this node has checked in this epoch
+        self.rolled_back: list[Entry] = []
+        self.track = track if track is not None else NodeTrack(self._state())
+        self._moved = self.track.moved
+        self._appended = self.track.appended
+        self.handlers = {
+            "append": self.on_append,
+            "ack": self.on_ack,
+            "stale": self.on_stale,
+            "snapshot": self.on_snapshot,
+            "nolog": self.on_nolog,
+            "request": self.on_request,
+        }
+        if role == LEADER and heartbeat:
+            self.heartbeat_timer.set(heartbeat)
+
+    def __repr__(self) -> str:
+        state = "up" if self.up else "down"
+        return f"Node({self.name!r}, {self.role}, epoch={self.epoch}, lsn={self.log.last_lsn}, {state})"
+
+    @property
+    def lsn(self) -> int:
+        """Position of the newest entry this node holds (and has applied)."""
+        return self.log.base + len(self.log.entries)
+
+    def _state(self) -> State:
+        return State(self.sim.now, self.role, self.up, self.epoch, self.leader, self.broken is not None)
+
+    def _changed(self) -> None:
+        self.track.state(self._state())
+
+    def _event(self, kind: str, detail: str) -> None:
+        self.host.node_event(self.name, kind, detail)
+
+    # --- client side ----------------------------------------------------
+    def check_writable(self, change: Any) -> None:
+        """Raise the error a client would get for a write here (down, or not the leader)."""
+        if not self.up:
+            raise NodeDownError(f"{self.name!r} is down (crashed); it cannot take writes")
+        if self.role != LEADER:
+            raise ReadOnlyError(
+                f"cannot execute {self.store.verb(change)} in a read-only transaction: "
+                f"{self.name!r} is a {self.role}"
+                + (f" of {self.leader!r}" if self.leader else "")
+                + "; send writes to the leader"
+            )
+
+    def client_write(self, change: Any, token: Any = None, client: str | None = None) -> Entry:
+        """Apply a client's change and append it to the log (leader only); return its entry.
+
+        With ``sync_replicas`` 0 the write is acknowledged at once; otherwise the
+        host's ``committed(name, token)`` runs (or, for a ``client`` on the network,
+        a reply is sent) when enough followers hold it.
+        """
+        if not self.up or self.role != LEADER:
+            self.check_writable(change)
+        store = self.store
+        try:
+            store.apply(change)
+        except ReplsimError:
+            raise
+        except Exception as exc:  # the store refused it (bad SQL, ...): the client gets its error
+            raise StoreError(f"{self.name!r} refused the change: {type(exc).__name__}: {exc}") from None
+        log = self.log
+        entries = log.entries
+        prev = log.base + len(entries)
+        prev_epoch = entries[-1].epoch if entries else log.base_epoch
+        size = store.size(change)
+        entry = Entry(prev + 1, self.epoch, self.sim.now, change, size)
+        if prev_epoch == self.epoch and entries:
+            entries.append(entry)
+        else:
+            log.append(entry)
+        self._appended.append(entry)
+        self._moved(entry.time, prev + 1)
+        msg = (self.name, self.epoch, prev, prev_epoch, (entry,), self.epoch_history)
+        self.broadcast(self.followers, "append", msg, HEADER + size)
+        if self.sync_replicas:
+            self.pending.append((prev + 1, token, client))
+        if self.keep_log is not None and len(entries) > 2 * self.keep_log + 64:
+            self._compact()
+        return entry
+
+    def read(self, query: Any) -> Any:
+        """Answer a client's read from this node's data (stale or not)."""
+        if not self.up:
+            raise NodeDownError(f"{self.name!r} is down (crashed); it cannot answer reads")
+        return self.store.read(query)
+
+    def on_request(self, src: str, op: int, kind: str, key: Any, value: Any) -> None:
+        """A client on the network: do its read or write and reply (a sync write: once committed)."""
+        if not self.up:
+            self.host.dead_letter(self.name, "request", src)
+            return
+        try:
+            if kind == "write":
+                entry = self.client_write((key, value), op, src)
+                if self.sync_replicas:
+                    return  # replied when enough followers hold it
+                answer = (self.name, op, "ok", value, entry.lsn, entry.epoch, None)
+            else:
+                answer = (self.name, op, "ok", self.read(key), self.lsn, self.epoch, None)
+        except ReplsimError as exc:
+            answer = (self.name, op, "fail", None, None, None, str(exc))
+        self.send(src, "reply", answer, HEADER)
+
+    def _settle(self, token: Any, client: str | None, lsn: int) -> None:
+        if client is None:
+            self.host.committed(self.name, token)
+        else:
+            self.send(client, "reply", (self.name, token, "ok", None, lsn, self.epoch, None), HEADER)
+
+    def _abort_pending(self, why: str) -> None:
+        """Writes still waiting for acknowledgements: their outcome becomes unknown."""
+        pending, self.pending = self.pending, deque()
+        for _, token, client in pending:
+            if client is None:
+                self.host.unknown(self.name, token, why)
+            # a client on the network learns nothing: its own timeout makes the outcome unknown
+
+    # --- leader side ----------------------------------------------------
+    def _heartbeat_tick(self) -> None:
+        if self.role == LEADER and self.up:
+            self.heartbeat()
+            self.heartbeat_timer.set(self.heartbeat_interval)
+
+    def heartbeat(self) -> None:
+        """Leader: tell every follower the current position (an empty append)."""
+        if self.role != LEADER or not self.up:
+            return
+        log = self.log
+        msg = (self.name, self.epoch, log.last_lsn, log.last_epoch, (), self.epoch_history)
+        self.broadcast(self.followers, "append", msg, HEADER)
+
+    def on_ack(self, src: str, epoch: int, lsn: int, ok: bool) -> None:
+        """Leader: a follower reports the position it holds, or asks for what follows a position."""
+        if ok and epoch == self.epoch and self.role is LEADER and self.up:  # the common case
+            self.match[src] = lsn
+            if self.slots is not None:
+                self.slots[src] = lsn
+            if self.pending:
+                self._commit()
+            return
+        if not self.up:
+            self.host.dead_letter(self.name, "ack", src)
+            return
+        if self.role != LEADER:
+            return
+        if epoch > self.epoch:
+            self._step_down(epoch, f"{src!r} reports epoch {epoch}")
+            return
+        if ok:
+            return  # a position checked against an older epoch's leader: it says nothing about our log
+        if src not in self.followers:  # a node that still points here asks for the stream: serve it
+            self.followers.append(src)
+        self._resend(src, lsn)
+
+    def _resend(self, dst: str, lsn: int) -> None:
+        log = self.log
+        prev = min(lsn, log.last_lsn)
+        if prev < log.base:
+            self.send(dst, "nolog", (self.name, self.epoch, log.base), HEADER)
+            return
+        batch = log.after(prev)
+        size = HEADER + sum(e.size for e in batch)
+        self.send(
+            dst, "append", (self.name, self.epoch, prev, log.term(prev), batch, self.epoch_history), size
+        )
+
+    def _commit(self) -> None:
+        k = self.sync_replicas
+        match = self.match
+        if len(match) < k:
+            return
+        committed = sorted(match.values(), reverse=True)[k - 1]
+        pending = self.pending
+        while pending and pending[0][0] <= committed:
+            lsn, token, client = pending.popleft()
+            self._settle(token, client, lsn)
+
+    def send_snapshot(self, dst: str) -> None:
+        """Leader: send ``dst`` a copy of the whole store and the position it is at (``pg_basebackup``)."""
+        snap = self.store.snapshot()
+        log = self.log
+        msg = (self.name, self.epoch, log.last_lsn, log.last_epoch, self.epoch_history, snap)
+        self.send(dst, "snapshot", msg, HEADER + self.store.snapshot_size(snap))
+        if dst not in self.followers:
+            self.followers.append(dst)
+
+    def _compact(self) -> None:
+        """Leader: forget entries no follower should still need (``wal_keep_size``; slots hold it back)."""
+        log = self.log
+        upto = log.last_lsn - self.keep_log
+        if self.slots is not None:
+            upto = min([upto, *(self.slots.get(f, 0) for f in self.followers)])
+        if upto <= log.base:
+            return
+        scratch = self.store.fresh()  # the store as of ``upto``: base snapshot + entries up to it
+        scratch.restore(self.base_snapshot)
+        for e in log.entries[: upto - log.base]:
+            scratch.apply(e.change)
+        self.base_snapshot = scratch.snapshot()
+        log.compact(upto)
+
+    def on_stale(self, src: str, epoch: int) -> None:
+        """Old leader: a follower refused our append because a newer epoch exists."""
+        if not self.up:
+            self.host.dead_letter(self.name, "stale", src)
+        elif self.role == LEADER and epoch > self.epoch:
+            self._step_down(epoch, f"{src!r} refused epoch {self.epoch}: epoch {epoch} exists")
+
+    def _step_down(self, epoch: int, why: str) -> None:
+        self._abort_pending(f"{self.name!r} was deposed before enough replicas confirmed: outcome unknown")
+        self._become_follower(None)
+        self.epoch = epoch
+        self._changed()
+        self._event("fenced", why)
+
+    def _become_follower(self, leader: str | None) -> None:
+        self.role = FOLLOWER
+        self.leader = leader
+        self.followers = []
+        self.match.clear()
+        self._stream = None
+        self._asked = None
+        self.heartbeat_timer.cancel()
+
+    def follow(self, leader: str | None) -> None:
+        """Become a follower of ``leader`` (an operator's repointing; None: of nobody yet)."""
+        self._abort_pending(
+            f"{self.name!r} stopped leading before enough replicas confirmed: outcome unknown"
+        )
+        self._become_follower(leader)
+        self.needs_rebuild = None
+        self._changed()
+
+    def become_leader(self, epoch: int, followers: list[str]) -> None:
+        """Take over as leader of a new epoch (a promotion) and announce it."""
+        self.role = LEADER
+        self.leader = self.name
+        self.epoch = epoch
+        self.followers = list(followers)
+        self.epoch_history = self.log.segments() + ((epoch, self.lsn + 1),)
+        self.match.clear()
+        self.pending.clear()
+        self._asked = None
+        self._stream = None
+        self.needs_rebuild = None
+        self._changed()
+        self.heartbeat()
+        if self.heartbeat_interval:
+            self.heartbeat_timer.set(self.heartbeat_interval)
+
+    # --- follower side --------------------------------------------------
+    def on_append(
+        self,
+        src: str,
+        epoch: int,
+        prev_lsn: int,
+        prev_epoch: int,
+        entries: tuple[Entry, ...],
+        history: History,
+    ) -> None:
+        """Follower: take entries from the leader, in log order, and report the position."""
+        log = self.log
+        if (
+            src == self._stream
+            and epoch == self.epoch
+            and entries
+            and prev_lsn == log.base + len(log.entries)
+        ):
+            # The common case: the next entries, in order, from the leader whose stream this node
+            # has checked in this epoch (so the logs match up to prev_lsn).
+            apply = self.store.apply
+            append = log.entries.append
+            try:
+                if entries[0].epoch == entries[-1].epoch == log.last_epoch:
+                    for e in entries:
+                        apply(e.change)
+                        append(e)
+                else:
+                    for e in entries:
+                        apply(e.change)
+                        log.append(e)
+            except Exception as exc:
+                self._broke(exc, [e for e in entries if e.lsn <= log.last_lsn])
+                return
+            last = log.base + len(log.entries)
+            self._appended.extend(entries)
+            self._moved(self.sim.now, last)
+            self._asked = None
+            self.send(src, "ack", (self.name, epoch, last, True), HEADER)
+            return
+        if not self.up:
+            self.host.dead_letter(self.name, "append", src)
+            return
+        if epoch < self.epoch:
+            self.send(src, "stale", (self.name, self.epoch), HEADER)
+            return
+        if epoch > self.epoch:
+            if self.role == LEADER:
+                self._step_down(epoch, f"{src!r} leads epoch {epoch}")
+            self._become_follower(src)
+            self.epoch = epoch
+            self.needs_rebuild = None
+            self._changed()
+        elif self.role != FOLLOWER:
+            return  # another leader of our own epoch: epochs are unique, so this cannot be legitimate
+        elif src != self.leader:
+            if self.leader is not None:
+                return  # not the leader this node follows
+            self._become_follower(src)
+            self._changed()
+        if self.broken is not None or self.needs_rebuild is not None:
+            return  # replication stopped here until the node is rebuilt
+        if self._stream != src:  # first contact with this leader in this epoch: cut what it never had
+            if not self._reconcile(history):
+                return
+            self._stream = src
+            self._asked = None
+        last = log.last_lsn
+        if prev_lsn > last:  # a gap: something was lost; heartbeats always ask again
+            self._ask(src, last, again=not entries)
+            return
+        if prev_lsn < log.base:  # we already hold (in a snapshot) the start of this batch
+            entries = tuple(e for e in entries if e.lsn > log.base)
+            prev_lsn, prev_epoch = log.base, log.base_epoch
+        if log.term(prev_lsn) != prev_epoch:  # our log differs from the leader's before this batch
+            if self._reconcile(history):
+                self._ask(src, log.last_lsn, again=True)
+            return
+        new: list[Entry] = []
+        try:
+            for e in entries:
+                if e.lsn <= log.last_lsn:
+                    if log.term(e.lsn) == e.epoch:
+                        continue  # already have it
+                    self._rollback(e.lsn - 1)
+                self.store.apply(e.change)
+                log.append(e)
+                new.append(e)
+        except Exception as exc:
+            self._broke(exc, new)
+            return
+        if new:
+            self._appended.extend(new)
+            self._moved(self.sim.now, log.last_lsn)
+            self._asked = None
+        self.send(src, "ack", (self.name, epoch, log.last_lsn, True), HEADER)
+
+    def _ask(self, src: str, last: int, again: bool = False) -> None:
+        """Ask the leader for what follows ``last`` (once per position, or ``again``)."""
+        if again or self._asked != last:
+            self._asked = last
+            self.send(src, "ack", (self.name, self.epoch, last, False), HEADER)
+
+    def _reconcile(self, history: History) -> bool:
+        """Cut off entries the leader's log does not have (written by a leader nobody followed).
+
+        The leader's epoch history says which epoch wrote each position of its log; an
+        entry of ours from another epoch at that position was never in its log (one
+        leader per epoch), and neither is anything after it. Entries beyond the
+        leader's last position from the leader's own epoch can only have come from it.
+        Returns False if the cut would go below the log's base (then it must be rebuilt).
+        """
+        log = self.log
+        mine = log.history
+        m = log.last_lsn
+        while m > log.base and epoch_at(mine, m) != epoch_at(history, m):
+            m = max(segment_start(mine, m), segment_start(history, m)) - 1
+        m = max(m, log.base)
+        if m == log.base and log.base and epoch_at(history, log.base) != log.base_epoch:
+            self._need_rebuild(
+                log.base, f"its log differs from the leader's before its base (lsn {log.base})"
+            )
+            return False
+        if m < log.last_lsn:
+            self._rollback(m)
+        return True
+
+    def _rollback(self, lsn: int) -> None:
+        log = self.log
+        dropped = log.truncate(lsn)
+        store = self.store
+        store.restore(self.base_snapshot)
+        for e in log.entries:
+            store.apply(e.change)
+        self.track.jumped(self.sim.now, lsn, log.base)
+        self.rolled_back.extend(dropped)
+        self._event("rollback", f"discarded lsn {lsn + 1}..{lsn + len(dropped)} ({len(dropped)} entries)")
+
+    def _broke(self, exc: Exception, applied: list[Entry]) -> None:
+        """An entry could not be applied: stop replicating here, record why, keep serving reads."""
+        if applied:  # the entries of the batch applied before the one that failed
+            self._appended.extend(applied)
+            self._moved(self.sim.now, self.log.last_lsn)
+        self.broken = f"cannot apply lsn {self.log.last_lsn + 1}: {type(exc).__name__}: {exc}"
+        self._stream = None
+        self._changed()
+        self._event("engine error", f"replication stopped: {self.broken}; rebuild the node from a fresh copy")
+
+    def _need_rebuild(self, base: int, why: str) -> None:
+        if self.needs_rebuild is None:
+            self.needs_rebuild = base
+            self._event("needs rebuild", f"cannot catch up: {why}; rebuild it from a fresh copy (rebuild())")
+
+    def on_nolog(self, src: str, epoch: int, base: int) -> None:
+        """Follower: the leader no longer holds the entries this node needs."""
+        if not self.up:
+            self.host.dead_letter(self.name, "nolog", src)
+        elif epoch >= self.epoch and src == self.leader:
+            self._need_rebuild(base, f"{src!r} has removed lsn {self.lsn + 1}..{base} from its log")
+
+    def on_snapshot(
+        self, src: str, epoch: int, lsn: int, base_epoch: int, history: History, data: Any
+    ) -> None:
+        """Follower: start again from the leader's copy of the whole store at ``lsn``."""
+        if not self.up:
+            self.host.dead_letter(self.name, "snapshot", src)
+            return
+        if epoch < self.epoch:
+            self.send(src, "stale", (self.name, self.epoch), HEADER)
+            return
+        try:
+            self.store.restore(data)
+        except Exception as exc:
+            self.broken = f"cannot load the snapshot: {type(exc).__name__}: {exc}"
+            self._changed()
+            self._event("engine error", f"replication stopped: {self.broken}")
+            return
+        if self.role == LEADER:
+            self._step_down(epoch, f"{src!r} leads epoch {epoch}")
+        self._become_follower(src)
+        self.epoch = epoch
+        self.broken = None
+        self.needs_rebuild = None
+        self.base_snapshot = self.store.snapshot()
+        self.log.reset(lsn, base_epoch, history)
+        self.track.jumped(self.sim.now, lsn, lsn, self.log.history, data)
+        self._stream = src
+        self._changed()
+        self._event("snapshot", f"loaded {src!r}'s copy at lsn {lsn}")
+        self.send(src, "ack", (self.name, epoch, lsn, True), HEADER)
+
+    # --- faults ---------------------------------------------------------
+    def crash(self) -> None:
+        """Stop at once; lose volatile state (waiting writes become unknown)."""
+        if not self.up:
+            raise NodeStateError(f"{self.name!r} is already down")
+        self._abort_pending(f"{self.name!r} crashed before enough replicas confirmed: outcome unknown")
+        self.up = False
+        self.match.clear()
+        self._asked = None
+        self._stream = None
+        self.heartbeat_timer.cancel()
+        self._changed()
+
+    def catch_up(self) -> None:
+        """Follower: ask the leader it follows for everything after its position."""
+        if self.up and self.role == FOLLOWER and self.leader is not None:
+            self._ask(self.leader, self.lsn, again=True)
+
+    def recover(self) -> None:
+        """Start again from durable state; a follower asks its leader for what it missed."""
+        self.up = True
+        self._changed()
+        if self.role == FOLLOWER:
+            self.catch_up()
+        elif self.role == LEADER:
+            self.heartbeat()
+            if self.heartbeat_interval:
+                self.heartbeat_timer.set(self.heartbeat_interval)
+
+
+# How the message journal shows each kind (for a swimlane diagram).
+describe("append")(lambda m: {"epoch": m[1], "lsns": (m[2] + 1, m[2] + len(m[4])) if m[4] else None})
+describe("ack")(lambda m: {"epoch": m[1], "lsn": m[2], "ok": m[3]})
+describe("stale")(lambda m: {"epoch": m[1]})
+describe("snapshot")(lambda m: {"epoch": m[1], "lsn": m[2]})
+describe("nolog")(lambda m: {"epoch": m[1], "base": m[2]})
+describe("request")(lambda m: {"op": m[1], "kind": m[2], "key": m[3]})
+describe("reply")(lambda m: {"op": m[1], "outcome": m[2], "lsn": m[4]})
+
+__all__ = ["Node", "Host", "LEADER", "FOLLOWER", "CANDIDATE", "Compacted"]
