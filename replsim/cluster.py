@@ -249,8 +249,11 @@ class Cluster:
         target = self.nodes.get(name) if isinstance(name, str) else None
         if target is None:
             target = self.node(name)  # raises the helpful UnknownNodeError
-        if key not in self._written:
-            self._written.add(check_key(key))
+        try:
+            if key not in self._written:
+                self._written.add(key)
+        except TypeError:
+            check_key(key)  # raises the helpful ConfigError
         history = self.history
         ops = history.ops
         now = self.sim.now

@@ -40,12 +40,13 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .cluster import Cluster, status_table
 from .errors import ConfigError, ReplsimError
 from .node import LEADER
 from .plots import availability_plot, cluster_picture, lag_plot, network_faults
 
 if TYPE_CHECKING:
-    from .cluster import Cluster, Writer
+    from .clients import Writer
 
 ActionBuilder = Callable[["ControlPanel"], None]
 PlotMaker = Callable[..., Any]
@@ -114,10 +115,27 @@ class ControlPanel(widgets.VBox):
         dpi: float = 80.0,
     ) -> None:
         super().__init__()
+        if not isinstance(cluster, Cluster):
+            raise ConfigError(f"ControlPanel needs a Cluster to drive, got {cluster!r}")
         if isinstance(actions, str):
             actions = (actions,)
         if isinstance(plots, str):
             plots = (plots,)
+        for name, value in (("actions", actions), ("plots", plots)):
+            if not isinstance(value, (list, tuple)):
+                raise ConfigError(f"{name} must be a list of names, got {value!r}")
+        if (
+            not isinstance(figsize, (list, tuple))
+            or len(figsize) != 2
+            or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and 1 <= v <= 40 for v in figsize
+            )
+        ):
+            raise ConfigError(
+                f"figsize must be (width, height) in inches, each between 1 and 40, got {figsize!r}"
+            )
+        if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not 20 <= dpi <= 400:
+            raise ConfigError(f"dpi must be a number between 20 and 400, got {dpi!r}")
         self.cluster = cluster
         self.buttons: dict[str, widgets.Button] = {}
         self.inputs: dict[str, widgets.Widget] = {}
@@ -299,7 +317,6 @@ class ControlPanel(widgets.VBox):
 
     def _status_html(self) -> str:
         c = self.cluster
-        lag = c.lag()
         leaders = c.leaders()
         head = f"t = {c.now:.1f} s &nbsp;·&nbsp; leader: <b>{html.escape(c.leader)}</b>"
         head += f" (epoch {c.node(c.leader).epoch}{'' if c.node(c.leader).up else ', down'})"
@@ -308,17 +325,10 @@ class ControlPanel(widgets.VBox):
         if c.network.faulty:
             head += f" &nbsp;·&nbsp; network: {html.escape(network_faults(c))}"
         cells = "padding:1px 10px 1px 0; text-align:left"
-        rows = [
-            f"<tr><th style='{cells}'>node</th><th style='{cells}'>role</th><th style='{cells}'>state</th>"
-            f"<th style='{cells}'>lsn</th><th style='{cells}'>behind the leader</th></tr>"
-        ]
-        for name, node in c.nodes.items():
-            behind = "-" if name == c.leader else f"{lag[name]} {'entry' if lag[name] == 1 else 'entries'}"
-            rows.append(
-                f"<tr><td style='{cells}'>{html.escape(name)}</td><td style='{cells}'>{node.role}</td>"
-                f"<td style='{cells}'>{'up' if node.up else 'DOWN'}</td><td style='{cells}'>{node.lsn}</td>"
-                f"<td style='{cells}'>{behind}</td></tr>"
-            )
+        header, table = status_table(c.status())  # the same cells as Cluster.table()
+        rows = ["<tr>" + "".join(f"<th style='{cells}'>{html.escape(h)}</th>" for h in header) + "</tr>"]
+        for row in table:
+            rows.append("<tr>" + "".join(f"<td style='{cells}'>{html.escape(v)}</td>" for v in row) + "</tr>")
         return (
             f"<div style='font-size:90%; line-height:1.35'><div>{head}</div>"
             f"<table style='border-collapse:collapse'>{''.join(rows)}</table></div>"
@@ -526,7 +536,7 @@ def _build_rate(panel: ControlPanel) -> None:
         r = float(rate.value)
         if r <= 0:
             return "The panel's client stopped writing."
-        key = getattr(panel.inputs.get("write_key"), "value", "") or _last_key(c)
+        key = getattr(panel.inputs.get("write_key"), "value", "").strip() or _last_key(c)
         panel.writer = c.start_writes(rate=r, keys=[key])
         return f"A client now writes {key} {r:g} times a second to the leader (advance time to see it)."
 

@@ -288,3 +288,205 @@ def test_same_seed_gives_the_same_history_in_two_processes():
     other = SCENARIO.replace("seed=42", "seed=43")
     third = subprocess.run([sys.executable, "-c", other], capture_output=True, text=True, check=True).stdout
     assert third != runs[0]
+
+
+# --- the engine review's bugs, as scenarios (from ../shared/repros) --------------------
+def entries(c, name):
+    return [(e.lsn, e.epoch, e.key, e.value) for e in c.nodes[name].log.entries]
+
+
+def test_bug1_a_restarting_followers_old_position_never_acknowledges_a_sync_write():
+    from replsim.history.checks import AckWatch
+
+    c = Cluster(leader="L", followers=["A", "B"], sync_replicas=2, delay=0.01, heartbeat=None, seed=1)
+    watch = AckWatch(c)
+    c.write("x", 1)
+    c.advance(1)
+    c.crash("B")
+    c.write("x", 2)  # reaches A only: stays pending
+    c.advance(1)
+    c.crash("L")
+    c.recover("B")
+    c.promote("B")  # B lacks the epoch-1 lsn 2 that A and L hold
+    c.rejoin("A")  # A: "epoch 1, I hold up to lsn 2" -- a request, not a claim about B's log
+    c.recover("L")
+    op = c.write("y", 3)
+    c.advance(1)
+    assert op.outcome == "ok" and watch.check() == []
+    assert all(c.nodes[n].log.holds(op.lsn, op.epoch) for n in ("L", "A"))
+    c.crash("B")
+    c.promote("A")
+    c.advance(1)
+    assert c.lost_writes() == []
+
+
+def test_bug1_a_fenced_old_leader_reconciles_before_its_acks_count():
+    from replsim.history.checks import AckWatch
+
+    c = Cluster(leader="L", followers=["F1", "F2", "F3"], delay=0.001, heartbeat=0.5, sync_replicas=1, seed=1)
+    watch = AckWatch(c)
+    c.promote("F3")
+    c.write("b", 6)  # F3's lsn 1 of epoch 2
+    c.promote("L", followers=[])  # L leads epoch 3 alone; F3 is not told
+    c.advance(0.003)  # L refuses F3's append: F3 is fenced, takes epoch 3, keeps its lsn 1 of epoch 2
+    assert c.nodes["F3"].role == "follower" and entries(c, "F3") == [(1, 2, "b", 6)]
+    op = c.write("d", 8)
+    c.rejoin("F3")
+    c.advance(1)
+    assert op.outcome == "ok" and watch.check() == []
+    assert entries(c, "F3") == [(1, 3, "d", 8)]  # its epoch-2 entry was discarded
+    assert [e.value for e in c.nodes["F3"].rolled_back] == [6]
+
+
+def test_bug2_a_demoted_leaders_waiting_writes_become_unknown_and_stay_so():
+    c = Cluster(leader="L", followers=["A", "B"], sync_replicas=2, delay=0.01, seed=1)
+    c.partition(["L"])
+    op = c.write("x", 1)  # no follower can hear L: pending
+    c.promote("A")  # L is repointed to follow A
+    assert op.outcome == "info" and "outcome unknown" in op.error and not c.nodes["L"].pending
+    c.heal()
+    c.advance(1)  # L rolls back its lsn 1
+    c.write("z", 5)
+    c.advance(1)
+    c.promote("L")
+    c.advance(1)
+    assert op.outcome == "info" and c.lost_writes() == []
+
+
+def test_bug3_a_follower_recovered_while_partitioned_catches_up_after_the_heal():
+    c = Cluster(leader="L", followers=["A", "B"], delay=0.005, heartbeat=0.5, seed=1)
+    c.crash("B")
+    c.write("x", 1)
+    c.advance(1)
+    c.partition(["B"])
+    c.recover("B")  # its request for what it missed is dropped by the partition
+    c.heal()
+    c.advance(1.1)  # the next heartbeats show the gap: it asks again
+    assert c.lag() == {"A": 0, "B": 0}
+
+
+def test_bug3_followers_that_lost_requests_catch_up_once_loss_stops():
+    c = Cluster(leader="L", followers=["A", "B", "C"], delay=0.005, loss=0.2, heartbeat=0.1, seed=1588648739)
+    c.write("c", 1)
+    c.advance(0.7)
+    for a in c.names:
+        for b in c.names:
+            if a < b:
+                c.set_link(a, b, loss=0.0)
+    c.advance(1)
+    assert set(c.lag().values()) == {0}
+    c = Cluster(
+        leader="L", followers=[f"F{i}" for i in range(5)], delay=0.005, loss=0.05, heartbeat=0.5, seed=3
+    )
+    c.start_writes(rate=20, count=200)
+    c.advance(20)
+    assert set(c.lag().values()) == {0}  # even with the loss still on
+
+
+def test_bug3_a_follower_pulled_away_by_a_stale_leader_comes_back():
+    c = Cluster(
+        leader="L", followers=["F1", "F2"], delay=0.001, jitter=0.0005, heartbeat=0.1, seed=1020531767
+    )
+    c.write("a", 1)
+    c.partition(["F2"], ["F1"], ["L"])
+    c.promote("F2")
+    c.write("d", 3)
+    c.promote("L", followers=["F1"])
+    c.crash("F2")
+    c.advance(0.7)
+    c.heal()
+    c.recover("F2")
+    c.rejoin("F1")
+    c.rejoin("F2")
+    c.advance(2)
+    assert c.lag() == {"F1": 0, "F2": 0} and c.divergence() == {}
+
+
+def test_bug8_an_error_applying_a_change_stops_one_node_and_the_rest_go_on():
+    from replsim.stores import KVStore
+
+    class OldEngine(KVStore):
+        """Cannot read values of a newer format (bytes)."""
+
+        def apply(self, change):
+            if isinstance(change[1], bytes):
+                raise ValueError("unsupported record format")
+            super().apply(change)
+
+    c = Cluster(leader="L", followers=["A", "old"], delay=0.01, seed=1, store=KVStore)
+    c.nodes["old"].store = OldEngine()
+    c.write("k", 1)
+    c.write("k", b"\x01new")
+    c.write("j", 2)
+    c.advance(1)  # nothing escapes the run loop
+    old = c.nodes["old"]
+    assert old.lsn == 1 and old.broken.startswith("cannot apply lsn 2: ValueError: unsupported record format")
+    assert c.nodes["A"].lsn == 3 and c.read("k", "old") == 1  # the others go on; it still serves reads
+    ev = [e for e in c.history.events if e.kind == "engine error"]
+    assert ev and ev[0].node == "old" and "rebuild" in ev[0].detail
+    assert "replication stopped" in c.table()
+    with pytest.raises(NodeStateError, match="rebuild it first"):
+        c.promote("old")
+
+
+def test_a_new_follower_joins_from_a_snapshot_while_writes_go_on():
+    c = Cluster(leader="chef", followers=["sous-1"], delay=0.01, seed=2)
+    writer = c.start_writes(rate=50, keys=["soup", "bread", "cake"])
+    c.advance(2)
+    c.add_follower("sous-2")
+    c.advance(0.05)
+    new = c.nodes["sous-2"]
+    assert new.log.base == 100 and len(new.log) == 2  # a copy at page 100, then the pages after it
+    assert [e.kind for e in c.history.events][-2:] == ["add", "snapshot"]
+    c.advance(2)
+    writer.stop()
+    c.advance(1)
+    assert c.lag() == {"sous-1": 0, "sous-2": 0} and c.divergence() == {}
+    assert new.store.digest() == c.nodes["chef"].store.digest()
+    assert c.network.traffic()[("chef", "sous-2")][1] > 100  # the snapshot's bytes were counted
+
+
+def test_a_follower_whose_log_the_leader_removed_must_be_rebuilt():
+    c = Cluster(leader="chef", followers=["sous-1", "sous-2"], delay=0.01, seed=2, keep_log=50)
+    c.start_writes(rate=50, keys=["soup"])
+    c.advance(1)
+    c.crash("sous-2")
+    c.advance(6)  # 300 writes while it is away; the leader keeps about 50
+    c.recover("sous-2")
+    c.advance(1)
+    s2 = c.nodes["sous-2"]
+    assert s2.needs_rebuild is not None and c.lag()["sous-2"] > 250
+    assert "needs rebuild" in c.table()
+    c.rebuild("sous-2")
+    c.advance(1)
+    assert s2.needs_rebuild is None and c.lag()["sous-2"] <= 1
+
+
+def test_a_replication_slot_keeps_the_log_a_follower_needs_and_the_leader_pays_in_disk():
+    c = Cluster(leader="chef", followers=["sous-1", "sous-2"], delay=0.01, seed=2, keep_log=50, slots=True)
+    c.start_writes(rate=50, keys=["soup"])
+    c.advance(1)
+    c.crash("sous-2")
+    c.advance(6)
+    held = len(c.nodes["chef"].log)
+    assert held > 300  # the slot holds everything sous-2 has not confirmed
+    c.recover("sous-2")
+    c.advance(1)
+    assert c.nodes["sous-2"].needs_rebuild is None and c.lag()["sous-2"] <= 1
+    c.advance(3)
+    assert len(c.nodes["chef"].log) < held  # once it caught up, the leader may forget again
+
+
+def test_fork_copies_the_whole_simulation():
+    c = anchor()
+    c.start_writes(rate=10)
+    c.advance(2)
+    c.crash("Anchor")
+    other = c.fork()
+    c.promote("Channel A")
+    other.promote("Channel B")
+    c.advance(1)
+    other.advance(1)
+    assert c.leader == "Channel A" and other.leader == "Channel B"
+    assert c.nodes["Channel B"].leader == "Channel A" and other.nodes["Channel A"].leader == "Channel B"
+    assert c.history.events[-1].node != other.history.events[-1].node

@@ -128,3 +128,72 @@ def test_bad_topology_calls():
         net.cut("a", "b")
     with pytest.raises(ConfigError, match="two different nodes"):
         net.set_link("a", "a", delay=1)
+
+
+# --- the message journal (bug 7 of the engine review) ------------------------------
+def test_the_journal_records_each_fate():
+    from replsim import Cluster
+
+    c = Cluster(leader="L", followers=["A", "B", "C"], delay=0.01, heartbeat=None, seed=1)
+    c.crash("B")
+    c.partition(["C"])
+    c.write("k", 1)  # A gets it; B is down; C is partitioned off
+    c.advance(0.005)
+    fates = {(m.dst, m.kind): m.fate for m in c.network.messages}
+    assert fates == {
+        ("A", "append"): "in flight",
+        ("B", "append"): "in flight",
+        ("C", "append"): "partitioned",
+    }
+    c.advance(1)
+    fates = {(m.dst, m.kind): m.fate for m in c.network.messages}
+    assert fates[("A", "append")] == "delivered" and fates[("B", "append")] == "crashed"
+    assert fates[("L", "ack")] == "delivered"
+    append = next(m for m in c.network.messages if m.dst == "A")
+    assert append.fields == {"epoch": 1, "lsns": (1, 1)} and append.size > 0 and append.lost is False
+    c.heal()
+    c.cut("L", "A")
+    c.write("k", 2)
+    assert c.network.messages[-3].fate == "cut"
+
+
+def test_a_kind_added_after_the_node_joined_is_recorded():
+    sim, net, got = make()
+    net.endpoints["b"].handlers["late"] = lambda src, x: got.append(("late", x))
+    net.send("b", "late", ("a", 1))
+    sim.advance(1)
+    assert got[-1] == ("late", 1)
+    assert [(m.kind, m.fate) for m in net.messages] == [("late", "delivered")]
+
+
+def test_the_journal_is_bounded_and_the_bound_is_checked():
+    sim, net, _ = make(keep_messages=5)
+    for i in range(20):
+        net.send("b", "m", ("a", i))
+    assert len(net.messages) == 5 and net.sent == 20
+    for bad in (-1, None, 2.5, 10**20, True):
+        with pytest.raises(ConfigError, match="keep_messages"):
+            make(keep_messages=bad)
+
+
+def test_bytes_are_counted_per_link():
+    sim, net, _ = make()
+    net.send("b", "m", ("a", 1), 100)
+    net.broadcast(["b", "c"], "m", ("a", 2), 10)
+    assert net.traffic() == {("a", "b"): (2, 110), ("a", "c"): (1, 10)}
+    assert net.bytes_sent() == 120 and net.bytes_sent(dst="c") == 10
+
+
+def test_each_link_draws_from_its_own_random_stream():
+    def arrivals(extra_traffic):
+        sim, net, _ = make(delay=0.01, jitter=0.005)
+        out = []
+        for i in range(50):
+            if extra_traffic:
+                net.send("c", "m", ("a", i))  # traffic on another link
+            net.send("b", "m", ("a", i))
+            out.append(net.messages[-1].arrives)
+            sim.advance(0.02)
+        return out
+
+    assert arrivals(False) == arrivals(True)

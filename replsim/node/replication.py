@@ -512,7 +512,7 @@ class Node:
         """Follower: the leader no longer holds the entries this node needs."""
         if not self.up:
             self.host.dead_letter(self.name, "nolog", src)
-        elif epoch >= self.epoch and src == self.leader:
+        elif epoch >= self.epoch and src == self.leader and self.lsn < base:
             self._need_rebuild(base, f"{src!r} has removed lsn {self.lsn + 1}..{base} from its log")
 
     def on_snapshot(
