@@ -19,6 +19,12 @@ def test_there_is_a_start_notebook_and_lessons():
     assert NOTEBOOKS[0].name == "00_start_here.ipynb" and LESSONS
 
 
+def test_the_notebooks_folder_holds_the_lessons_and_nothing_else():
+    """A learner who opens notebooks/ in JupyterLab sees the lessons, not their sources or tools."""
+    shown = sorted(p.name for p in (ROOT / "notebooks").iterdir() if not p.name.startswith("."))
+    assert shown == [nb.name for nb in NOTEBOOKS]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_committed_executed_without_errors(path):
     code = [c for c in cells(path) if c.cell_type == "code" and c.source.strip()]
