@@ -34,17 +34,65 @@ def test_committed_executed_without_errors(path):
     assert counts == list(range(1, len(code) + 1)), "executed top to bottom, once"
 
 
+def markdown_of(path):
+    return [c.source for c in cells(path) if c.cell_type == "markdown"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_opens_with_questions_objectives_and_a_time_estimate(path):
+    first = markdown_of(path)[0]
+    assert first.startswith("# "), "the first cell is the title"
+    assert re.search(r"\*\*Time:\*\* about \d+ minutes", first), "a time estimate: **Time:** about N minutes"
+    assert "**Questions this" in first, "the questions it answers"
+    assert "By the end of this" in first, "its objectives"
+
+
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
-def test_a_lesson_has_objectives_a_widget_a_plot_a_hidden_answer_and_a_recap(path):
+def test_a_lesson_is_titled_lesson(path):
+    assert markdown_of(path)[0].startswith("# Lesson")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_ends_with_key_points(path):
+    last = cells(path)[-1]
+    assert last.cell_type == "markdown" and last.source.startswith("## Key points")
+    assert last.source.count("\n- ") >= 3, "a few key points, as a list"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_has_a_widget_a_plot_and_a_think_first_question_it_checks(path):
     cs = cells(path)
     markdown = [c.source for c in cs if c.cell_type == "markdown"]
     code = "\n".join(c.source for c in cs if c.cell_type == "code")
-    assert markdown[0].startswith("# Lesson") and "By the end of this" in markdown[0]
-    assert any("<details>" in m and "<summary>" in m for m in markdown), "a think-first answer, hidden"
+    assert any("Think first" in m for m in markdown), "a think-first question"
+    assert any("<details>" in m and "<summary><b>Answer" in m for m in markdown), "its answer, hidden"
     assert "my_prediction" in code, "a cell that checks the learner's prediction"
     assert re.search(r"\b(ControlPanel|PgPanel)\(", code), "a widget the learner drives"
     assert "plt.show()" in code, "a plot"
-    assert any(m.startswith("## Recap") for m in markdown)
+
+
+def _heading_level(source):
+    m = re.match(r"(#+) ", source)
+    return len(m.group(1)) if m else None
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_your_turn_has_a_task_and_a_folded_solution(path):
+    markdown = markdown_of(path)
+    turns = [i for i, m in enumerate(markdown) if re.match(r"#+ Your turn", m)]
+    assert turns, "a 'Your turn' section where the learner drives a panel"
+    for i in turns:
+        level = _heading_level(markdown[i])
+        section = [markdown[i]]
+        for m in markdown[i + 1 :]:
+            if _heading_level(m) is not None and _heading_level(m) <= level:
+                break
+            section.append(m)
+        text = "\n".join(section)
+        assert "**Task.**" in text, f"{markdown[i].splitlines()[0]!r}: a task to solve"
+        assert re.search(r"<details>\s*<summary><b>Solution", text), (
+            f"{markdown[i].splitlines()[0]!r}: a folded solution"
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
