@@ -107,3 +107,33 @@ def test_widget_cells_are_followed_by_an_assert_on_their_state(path):
 def test_the_readme_lists_every_notebook():
     readme = (ROOT / "README.md").read_text()
     assert [nb.name for nb in NOTEBOOKS if f"notebooks/{nb.name}" not in readme] == []
+
+
+def _lesson_rows(text, link_prefix):
+    """The rows of a lessons table: number -> (title, linked notebook or None)."""
+    rows = {}
+    for n, title in re.findall(r"^\| (\d) \| ([^|]+?) \|", text, flags=re.M):
+        link = re.fullmatch(rf"\[(.+)\]\({re.escape(link_prefix)}(\d\d_\w+\.ipynb)\)", title)
+        if link:
+            rows[int(n)] = (link.group(1), link.group(2))
+        else:
+            rows[int(n)] = (title.removesuffix(" (being written)"), None)
+    return rows
+
+
+def test_the_readme_table_and_lesson_0s_map_list_the_same_lessons_honestly():
+    """Both list lessons 0 to 9 by the same titles; a lesson is linked exactly when its notebook exists,
+    and every other one says it is being written (no dates, no "coming soon")."""
+    readme = (ROOT / "README.md").read_text()
+    start = "\n".join(c.source for c in cells(NOTEBOOKS[0]) if c.cell_type == "markdown")
+    in_readme, in_map = _lesson_rows(readme, "notebooks/"), _lesson_rows(start, "")
+    assert sorted(in_readme) == sorted(in_map) == list(range(10))
+    assert {n: t for n, (t, _) in in_readme.items()} == {n: t for n, (t, _) in in_map.items()}
+    built = {int(nb.name[:2]): nb.name for nb in NOTEBOOKS}
+    assert {n: nb for n, (_, nb) in in_readme.items() if nb} == {n: nb for n, nb in built.items()}
+    assert {n: nb for n, (_, nb) in in_map.items() if nb} == {n: nb for n, nb in built.items() if n != 0}
+    for text in (readme, start):
+        assert "coming soon" not in text.lower()
+        rows = re.findall(r"^\| (\d) \| ([^|]+?) \|", text, flags=re.M)
+        unbuilt = [title for n, title in rows if int(n) not in built]
+        assert all(t.endswith("(being written)") for t in unbuilt), unbuilt
