@@ -72,6 +72,15 @@ def test_environment_lists_every_course_package(path: Path) -> None:
     assert not missing, f"{path.relative_to(ROOT)} lacks packages from pyproject.toml: {missing}"
 
 
+def test_environment_has_nbval_to_check_the_notebooks() -> None:
+    """An instructor on conda can check the committed notebooks' numbers: nbval (and its pytest) is there."""
+    have = environment_packages(ENV)
+    assert "nbval" in have, "environment.yml should list nbval (the design card lists it)"
+    test_extra = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]["test"]
+    wanted = next(r for r in test_extra if normalise(r) == "nbval")
+    assert have["nbval"].replace(" ", "") == wanted, f"pin nbval as pyproject.toml does: {wanted}"
+
+
 def test_environment_pins_python_311() -> None:
     """Binder's default Python is not ours: the environment pins a minor version, 3.11, not a range."""
     have = environment_packages(ENV)

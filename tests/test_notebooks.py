@@ -19,6 +19,12 @@ def test_there_is_a_start_notebook_and_lessons():
     assert NOTEBOOKS[0].name == "00_start_here.ipynb" and LESSONS
 
 
+def test_the_notebooks_folder_holds_the_lessons_and_nothing_else():
+    """A learner who opens notebooks/ in JupyterLab sees the lessons, not their sources or tools."""
+    shown = sorted(p.name for p in (ROOT / "notebooks").iterdir() if not p.name.startswith("."))
+    assert shown == [nb.name for nb in NOTEBOOKS]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_committed_executed_without_errors(path):
     code = [c for c in cells(path) if c.cell_type == "code" and c.source.strip()]
@@ -28,17 +34,65 @@ def test_committed_executed_without_errors(path):
     assert counts == list(range(1, len(code) + 1)), "executed top to bottom, once"
 
 
+def markdown_of(path):
+    return [c.source for c in cells(path) if c.cell_type == "markdown"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_opens_with_questions_objectives_and_a_time_estimate(path):
+    first = markdown_of(path)[0]
+    assert first.startswith("# "), "the first cell is the title"
+    assert re.search(r"\*\*Time:\*\* about \d+ minutes", first), "a time estimate: **Time:** about N minutes"
+    assert "**Questions this" in first, "the questions it answers"
+    assert "By the end of this" in first, "its objectives"
+
+
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
-def test_a_lesson_has_objectives_a_widget_a_plot_a_hidden_answer_and_a_recap(path):
+def test_a_lesson_is_titled_lesson(path):
+    assert markdown_of(path)[0].startswith("# Lesson")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_ends_with_key_points(path):
+    last = cells(path)[-1]
+    assert last.cell_type == "markdown" and last.source.startswith("## Key points")
+    assert last.source.count("\n- ") >= 3, "a few key points, as a list"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_has_a_widget_a_plot_and_a_think_first_question_it_checks(path):
     cs = cells(path)
     markdown = [c.source for c in cs if c.cell_type == "markdown"]
     code = "\n".join(c.source for c in cs if c.cell_type == "code")
-    assert markdown[0].startswith("# Lesson") and "By the end of this" in markdown[0]
-    assert any("<details>" in m and "<summary>" in m for m in markdown), "a think-first answer, hidden"
+    assert any("Think first" in m for m in markdown), "a think-first question"
+    assert any("<details>" in m and "<summary><b>Answer" in m for m in markdown), "its answer, hidden"
     assert "my_prediction" in code, "a cell that checks the learner's prediction"
     assert re.search(r"\b(ControlPanel|PgPanel)\(", code), "a widget the learner drives"
     assert "plt.show()" in code, "a plot"
-    assert any(m.startswith("## Recap") for m in markdown)
+
+
+def _heading_level(source):
+    m = re.match(r"(#+) ", source)
+    return len(m.group(1)) if m else None
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_your_turn_has_a_task_and_a_folded_solution(path):
+    markdown = markdown_of(path)
+    turns = [i for i, m in enumerate(markdown) if re.match(r"#+ Your turn", m)]
+    assert turns, "a 'Your turn' section where the learner drives a panel"
+    for i in turns:
+        level = _heading_level(markdown[i])
+        section = [markdown[i]]
+        for m in markdown[i + 1 :]:
+            if _heading_level(m) is not None and _heading_level(m) <= level:
+                break
+            section.append(m)
+        text = "\n".join(section)
+        assert "**Task.**" in text, f"{markdown[i].splitlines()[0]!r}: a task to solve"
+        assert re.search(r"<details>\s*<summary><b>Solution", text), (
+            f"{markdown[i].splitlines()[0]!r}: a folded solution"
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -53,3 +107,33 @@ def test_widget_cells_are_followed_by_an_assert_on_their_state(path):
 def test_the_readme_lists_every_notebook():
     readme = (ROOT / "README.md").read_text()
     assert [nb.name for nb in NOTEBOOKS if f"notebooks/{nb.name}" not in readme] == []
+
+
+def _lesson_rows(text, link_prefix):
+    """The rows of a lessons table: number -> (title, linked notebook or None)."""
+    rows = {}
+    for n, title in re.findall(r"^\| (\d) \| ([^|]+?) \|", text, flags=re.M):
+        link = re.fullmatch(rf"\[(.+)\]\({re.escape(link_prefix)}(\d\d_\w+\.ipynb)\)", title)
+        if link:
+            rows[int(n)] = (link.group(1), link.group(2))
+        else:
+            rows[int(n)] = (title.removesuffix(" (being written)"), None)
+    return rows
+
+
+def test_the_readme_table_and_lesson_0s_map_list_the_same_lessons_honestly():
+    """Both list lessons 0 to 9 by the same titles; a lesson is linked exactly when its notebook exists,
+    and every other one says it is being written (no dates, no "coming soon")."""
+    readme = (ROOT / "README.md").read_text()
+    start = "\n".join(c.source for c in cells(NOTEBOOKS[0]) if c.cell_type == "markdown")
+    in_readme, in_map = _lesson_rows(readme, "notebooks/"), _lesson_rows(start, "")
+    assert sorted(in_readme) == sorted(in_map) == list(range(10))
+    assert {n: t for n, (t, _) in in_readme.items()} == {n: t for n, (t, _) in in_map.items()}
+    built = {int(nb.name[:2]): nb.name for nb in NOTEBOOKS}
+    assert {n: nb for n, (_, nb) in in_readme.items() if nb} == {n: nb for n, nb in built.items()}
+    assert {n: nb for n, (_, nb) in in_map.items() if nb} == {n: nb for n, nb in built.items() if n != 0}
+    for text in (readme, start):
+        assert "coming soon" not in text.lower()
+        rows = re.findall(r"^\| (\d) \| ([^|]+?) \|", text, flags=re.M)
+        unbuilt = [title for n, title in rows if int(n) not in built]
+        assert all(t.endswith("(being written)") for t in unbuilt), unbuilt

@@ -1,10 +1,19 @@
 # %% [markdown]
 # # Lesson 1 — The news anchor: one leader, many copies
 #
+# **Time:** about 30 minutes.
+#
+# **Questions this lesson answers**
+# - In leader-follower replication, who accepts a write, and how do the copies get it?
+# - If the leader writes something wrong, what do the followers do?
+# - What happens when one follower goes down, and when it comes back?
+# - What happens when the leader goes down?
+#
 # **By the end of this lesson you can**
 # - name the parts of leader-follower replication: the leader, the followers, the replication stream;
 # - show that a follower copies the leader faithfully, mistakes included, and say why a replica is not a backup;
-# - show that one follower going dark does not stop the others, and watch it catch up when it returns;
+# - show that one follower going dark does not stop the others, watch it catch up when it returns, and say
+#   when catching up is no longer possible;
 # - show that when the leader goes dark, no new writes are accepted anywhere.
 #
 # Run the cells from top to bottom (**Shift+Enter**). Every number below comes from a seeded simulation,
@@ -25,7 +34,11 @@
 # | the viewers | clients reading data | |
 #
 # In the simulation below each node is a small database. The anchor is the leader; every link between
-# the studio and a channel takes 50 ms one way (about a cross-country network hop).
+# the studio and a channel takes 50 ms one way, so 100 ms for a round trip. That is a long link: measured
+# round trips between New York and San Francisco are about 60-85 ms (light in fibre needs about 24 ms
+# one way for that distance), New York - London about 70-80 ms; 100 ms is more like a channel on another
+# continent, across an ocean. (City-to-city measurements: WonderNetwork's ping tables,
+# <https://wondernetwork.com/pings>.)
 
 # %%
 from replsim import Cluster, ReplsimError
@@ -36,6 +49,12 @@ import matplotlib.pyplot as plt
 CHANNELS = ["Channel A", "Channel B", "Channel C"]
 studio = Cluster(leader="Anchor", followers=CHANNELS, delay=0.050, seed=1)
 print(studio.table())
+
+# %% [markdown]
+# The table has one line per node: its **role**; its **state** (*up* or *DOWN*); its **epoch**, which
+# leadership it follows (1 until a follower is promoted, lesson 5); its **lsn**, how many entries of the
+# leader's log of changes it holds; and how many entries it is **behind** the leader. Nothing has been
+# written yet, so every lsn is 0.
 
 # %% [markdown]
 # ## 1. A write goes to the leader, and the stream carries it to every follower
@@ -118,19 +137,33 @@ assert behind_before_return == 40
 # its neighbours, so one follower failing costs the others nothing.
 # </details>
 #
-# Channel B's disk still holds its log up to where it stopped (its position in the log). When it restarts it
-# tells the anchor "I have everything up to here", and the anchor sends only what is missing:
+# Channel B's disk still holds its log up to where it stopped (its position in the log, lsn 20). When it
+# restarts it tells the anchor "I have everything up to here", and the anchor sends only what is missing.
+#
+# That works only **while the anchor still keeps that part of its log**. A real leader throws old log away
+# after a while: PostgreSQL keeps the WAL a standby still needs only if a *replication slot* holds it, or
+# within `wal_keep_size`. A follower that comes back after its missing part is gone cannot catch up by
+# asking; it must be rebuilt from a fresh copy of the leader's data (lesson 2 shows it). The simulated
+# anchor keeps its whole log, so here Channel B can always catch up.
+#
+# Channel B restarts at t = 30.0 s, the moment the anchor sends its next update:
 
 # %%
 news.run(until=30.0)
+print(f"Channel B at t = {news.now:.1f} s, as it restarts: {news.lag()['Channel B']} entries behind")
+
+# %%
 news.recover("Channel B")
 news.run(until=30.2)
 print(news.table())
 
 # %% [markdown]
-# The plot shows each channel's lag over time: how many log entries it is behind the anchor. Channel B's
-# line climbs while it is dark and falls back to zero one round trip (100 ms) after it returns. (The
-# other lines sit at 0 or 1: every new update is "1 behind" for the 50 ms it spends on the wire.)
+# The plot shows each channel's lag over time. It cuts the 40 s into steps of 0.4 s and draws, for each
+# step, the **most** entries the channel was behind the anchor at any moment of that step (its peak lag),
+# so a short lag is never missed. Channel B's line climbs while it is dark and falls back to zero one round
+# trip (100 ms) after it returns. Its peak is **41**, not the 40 of your answer: update 61 left the anchor
+# at t = 30.0 s, the same moment Channel B restarted, so for one round trip it lacked 41 entries (printed
+# above). The other lines sit at 0 or 1: every new update is "1 behind" for the 50 ms it spends on the wire.
 
 # %%
 news.run(until=40.0)
@@ -166,12 +199,15 @@ except ReplsimError as err:
 # %% [markdown]
 # ## Your turn
 #
-# The panel below drives a fresh copy of the studio. Try:
-# 1. **Write** a headline, then **Advance** by 0.1 s: every channel has it.
-# 2. **Crash** Channel B, write a few times, **Advance**: watch its lag grow on the edge of the picture.
-# 3. **Recover** it and **Advance**: it catches up.
-# 4. Pick *Channel A* in the write box's node list and **Write**: the follower refuses.
-# 5. **Crash** the Anchor and try to write.
+# The panel below drives a fresh copy of the studio: **Write** sends the key and value in the boxes to the
+# node picked in *on*; **Crash** and **Recover** act on the node picked in *node*; **Advance** lets the
+# chosen number of seconds pass.
+#
+# **Task.**
+# 1. Crash Channel B, write three headlines on the Anchor, and Advance. How many entries behind is Channel
+#    B, and which channels have the third headline?
+# 2. Recover Channel B. How much virtual time must pass before it is back to 0 behind?
+# 3. Crash the Anchor, then try to write on the Anchor, and on Channel A. What does each refusal say?
 
 # %% tags=["nbval-ignore-output"]
 panel = ControlPanel(Cluster(leader="Anchor", followers=CHANNELS, delay=0.050, seed=1))
@@ -181,15 +217,30 @@ panel
 assert panel.cluster.leader == "Anchor" and panel.last_error is None
 
 # %% [markdown]
-# ## Recap
+# <details>
+# <summary><b>Solution</b></summary>
+#
+# 1. **3 behind** (the edge to Channel B says so); Channel A and C have the third headline, Channel B has
+#    none of them: each channel copies from the anchor, not from its neighbours.
+# 2. **One round trip, 100 ms**: Channel B asks the anchor for entries 1 to 3 (50 ms there), and they
+#    arrive 50 ms later. One click on Advance is enough.
+# 3. The Anchor refuses because it is down: nobody takes new writes until it recovers or a follower is
+#    promoted. Channel A refuses because it is a follower: in PostgreSQL's words, it cannot execute the
+#    write "in a read-only transaction". Reads still work on every channel.
+# </details>
+#
+# **Next:** Lesson 2, *The head chef* (being written), looks inside the stream: the log, positions, how a
+# brand-new follower joins, and what happens when the leader no longer has the log a follower needs.
+# Back to the [map of the course](00_start_here.ipynb).
+
+# %% [markdown]
+# ## Key points
 #
 # - One node, the **leader**, takes every write; the **followers** copy its stream of changes in order and
 #   serve reads.
 # - Followers copy faithfully, mistakes included: **replication is not a backup**.
-# - A follower that goes down does not affect the others; when it returns it asks for what it missed
-#   from its last position and catches up.
+# - A follower that goes down does not affect the others. When it returns it asks for what it missed since
+#   its last position, and catches up, **as long as the leader still keeps that part of its log**;
+#   otherwise it must be rebuilt from a fresh copy.
 # - When the leader goes down, reads can continue on the followers, but **no new writes** are accepted
 #   until a follower is promoted.
-#
-# **Next:** Lesson 2, *The head chef* (coming soon), looks inside the stream: the log, positions, and how a
-# brand-new follower joins. Back to the [map of the course](00_start_here.ipynb).

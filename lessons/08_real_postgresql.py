@@ -1,18 +1,45 @@
 # %% [markdown]
 # # Lesson 8 — Lab: a real PostgreSQL primary and its standbys
 #
+# **Time:** about 45 minutes (the three servers start in a few seconds).
+#
+# **Questions this lab answers**
+# - Does a real database behave like the simulation: lag, a refused write, a failover that loses writes?
+# - How far behind is each standby, and which one should you promote when the primary dies?
+# - What happens when the old primary comes back unfenced, and how does `pg_rewind` repair it?
+#
 # **By the end of this lab you can**
 # - start a real PostgreSQL primary with two streaming standbys, and read a standby's copy of the data;
 # - read `pg_stat_replication` (sent, write, flush and replay positions; write, flush and replay lag) and
 #   plot how far the standbys fall behind during a burst of writes;
 # - show that a standby refuses writes, with PostgreSQL's own error and SQLSTATE;
-# - fail over by hand with `pg_promote()`, count exactly which acknowledged rows were lost, and see the new
-#   timeline;
-# - produce a real split brain, and repair it with `pg_rewind`, knowing what the repair throws away;
+# - choose the standby to promote from what each has received, fail over by hand with `pg_promote()`,
+#   count exactly which acknowledged rows were lost, and see the new timeline;
+# - produce a real split brain, see it spread to a standby, and repair it with `pg_rewind`, knowing how it
+#   works and what it throws away;
 # - put the real results next to the simulation's.
 #
 # Run the cells from top to bottom (**Shift+Enter**). The lab starts three real database servers on your
-# machine and stops them in the last cell.
+# machine and stops them near the end.
+
+# %% [markdown]
+# ## What this lab assumes
+#
+# The lab replays on real servers what lessons 5 and 6 show in the simulation. Those two lessons are being
+# written; if you have not met their ideas yet, this is what you need from them:
+#
+# - **Failover** (lesson 5). When the leader dies, someone (an operator or a tool) promotes a follower to
+#   be the new leader. With asynchronous replication the old leader told clients "committed" before the
+#   followers had the write, so whatever the promoted follower never received is lost, although it was
+#   acknowledged. If the old leader comes back, it holds writes nobody else has, and they must be thrown
+#   away before it can follow the new leader.
+# - **Epochs, split brain and fencing** (lesson 6). Each promotion starts a new *epoch* (a *term*). A
+#   deposed leader that does not know it was replaced may go on accepting writes: two leaders, two
+#   diverging histories, a **split brain**. **Fencing** stops the old leader (cut its power or its
+#   network, or have everyone refuse it) before or as the new one takes over.
+#
+# From lesson 1: leader and followers, the replication stream, a node's position in the log (lsn) and how
+# far it is behind.
 
 # %% [markdown]
 # ## Why a real database?
@@ -65,7 +92,9 @@ for name in pg.servers:
 # %% [markdown]
 # The primary lists the standbys streaming from it in the view `pg_stat_replication`. `sync_state` says
 # *async*: the primary tells a client "committed" without waiting for any standby. That is PostgreSQL's
-# default, and the root of everything that goes wrong below.
+# default, and the root of everything that goes wrong below. (MySQL and Redis acknowledge before their
+# replicas have a write too. MongoDB, since version 5.0, by default waits until a majority of its replica
+# set has it: write concern `majority`, with exceptions for some set-ups with arbiters.)
 
 # %%
 for row in pg.replication_status("primary"):
@@ -119,7 +148,8 @@ for name, row in sorted(last.items()):
 # ## 3. A standby refuses writes
 #
 # A channel cannot go on air with its own news. A standby is in *recovery* (it is replaying someone
-# else's WAL), and every transaction on it is read-only:
+# else's WAL), and every transaction on it is read-only. The error names the command it refused: our
+# writes are `INSERT ... ON CONFLICT` statements, so it says INSERT (an `UPDATE` would say UPDATE).
 
 # %%
 for name in pg.servers:
@@ -140,6 +170,12 @@ except ReadOnlyError as err:
 #
 # Showing the panel writes nothing. Rows you add stay in the table `kv`, so the row counts printed below
 # will be higher by that many; which acknowledged rows get lost does not change.
+#
+# **Task.**
+# 1. On **primary**, write 1000 rows (the most the box takes). Look at the table the panel shows right
+#    after, then click **Refresh**. Did a standby ever show a replay lag above 0 bytes, or fewer rows than
+#    the primary? For how long?
+# 2. On **standby-2**, write 10 rows. What comes back, and did any row count change?
 
 # %% tags=["nbval-ignore-output"]
 panel = PgPanel(pg)
@@ -150,9 +186,23 @@ assert panel.last_error is None, panel.last_error
 assert list(panel.inputs["server"].options) == list(pg.servers)
 
 # %% [markdown]
+# <details>
+# <summary><b>Solution</b></summary>
+#
+# 1. Often the table already shows 0 bytes and the same row counts everywhere; sometimes a standby is a few
+#    kB and a few rows behind, and the next **Refresh** shows it caught up. The lag is real but short: here
+#    the WAL crosses no network and the standbys replay it in milliseconds. Across a continent, add the
+#    round trip; with a slow standby disk or a burst of writes, more (the plot in section 2).
+# 2. *Refused: cannot execute INSERT in a read-only transaction (SQLSTATE 25006)*, and no count changes:
+#    the standby wrote nothing, and nothing reached the primary either. A client must send its writes to
+#    the primary itself.
+# </details>
+
+# %% [markdown]
 # ## 4. A standby falls behind, then the primary dies
 #
-# Now the question from the video: *a follower is 5 seconds behind when the leader dies; what is lost?*
+# Now the question of lesson 5, on a real database: *a follower is about 5 seconds behind when the leader
+# dies; what is lost?*
 #
 # We cut `standby-1` off for real: on the standby we clear `primary_conninfo` with `ALTER SYSTEM` and
 # reload its configuration (`pg_reload_conf()`), which stops its WAL receiver. The primary notices the
@@ -163,9 +213,11 @@ pg.disconnect_standby("standby-1")
 print("the primary streams to:", [row.standby for row in pg.replication_status("primary")])
 
 # %% [markdown]
-# For the next 5 seconds the primary acknowledges one write every 0.2 s (keys 101 to 125), while
-# `standby-1` receives nothing. Then the primary crashes (`pg_ctl stop -m immediate`: no goodbye, like a
-# power cut), and we promote `standby-1` with `pg_promote()`.
+# The primary then acknowledges 25 writes, 0.2 s apart (keys 101 to 125, 4.8 s from the first to the
+# last), while `standby-1` receives nothing. Then the primary crashes: `pg_ctl stop -m immediate` kills
+# PostgreSQL's processes without a shutdown checkpoint. That is a crash of the database server, not a
+# power cut: the operating system keeps running, and with it whatever PostgreSQL had handed to its disk
+# cache. Finally we promote `standby-1` with `pg_promote()`.
 #
 # > **Think first.** Every one of those writes was acknowledged: the client was told "committed". After
 # > the promotion, how many acknowledged rows will the new primary be missing? Write your guess below
@@ -180,6 +232,28 @@ pg.wait_caught_up("standby-2")
 rows_on = {name: len(pg.read(name)) for name in pg.servers}
 print(rows_on)
 timeline_before = pg.timeline("primary")
+
+# %% [markdown]
+# Before promoting, an operator would compare what each standby has **received**.
+# `pg_last_wal_receive_lsn()` on a standby is the end of the WAL it has received and flushed to its disk.
+# A standby replays all of that before its promotion completes, so it is what survives;
+# `pg_last_wal_replay_lsn()` (what queries on it already see) can trail behind and make a standby look
+# worse than it is. An LSN such as `0/400CFC8` is a byte position in the WAL, written as two hexadecimal
+# halves:
+
+# %%
+def wal_bytes(lsn):
+    """A PostgreSQL LSN such as '0/400CFC8' as a byte position: the high and low 32 bits, in hex."""
+    high, low = lsn.split("/")
+    return (int(high, 16) << 32) + int(low, 16)
+
+
+received = {name: pg.sql(name, "SELECT pg_last_wal_receive_lsn()::text")[0][0] for name in STANDBYS}
+most = max(STANDBYS, key=lambda name: wal_bytes(received[name]))
+print("the standby that has received the most WAL:", most)
+
+# %% [markdown]
+# We promote `standby-1` anyway, the one that was cut off, to see what that costs:
 
 # %%
 pg.crash("primary")
@@ -205,16 +279,21 @@ assert timeline_after == timeline_before + 1
 # <details>
 # <summary><b>Answer</b> (open after you have guessed)</summary>
 #
-# **25 rows**: every write the primary acknowledged while `standby-1` was cut off (5 s at 5 writes per
-# second). Asynchronous replication means "committed" only promised the row was safe on the *primary*.
+# **25 rows**: every write the primary acknowledged while `standby-1` was cut off (25 writes, one every
+# 0.2 s). Asynchronous replication means "committed" only promised the row was safe on the *primary*.
 # `standby-1` never received those 25 rows, and promoting it makes its history the official one, so for
-# every client from now on they never happened. A follower 5 seconds behind loses 5 seconds of writes.
+# every client from now on they never happened. A standby about 5 seconds behind loses about 5 seconds of
+# writes.
 #
-# Notice that `standby-2` holds all 125 rows: promoting the standby that is furthest ahead (compare their
-# `pg_last_wal_replay_lsn()`) would have lost nothing here. With a busier primary, even the most
-# up-to-date standby misses the transactions still in flight at the crash; only synchronous replication
-# (`synchronous_commit = on` with `synchronous_standby_names = 'FIRST 1 (...)'` or `'ANY 1 (...)'`) closes
-# that gap, at the price of waiting for a standby on every commit.
+# Notice that `standby-2` holds all 125 rows: promoting it, the standby that had received the most WAL,
+# would have lost nothing here. With a busier primary, even that standby misses the transactions still in
+# flight at the crash. Synchronous replication closes the gap, at the price of waiting for a standby on
+# every commit, but **only if you promote a standby that confirmed the commit**. With
+# `synchronous_commit = on` the primary answers "committed" once a synchronous standby has flushed the
+# commit to its disk. With `synchronous_standby_names = 'FIRST 1 (standby-1, standby-2)'` that is
+# `standby-1` while it is connected (and `standby-2` when it is not); with `'ANY 1 (standby-1, standby-2)'`
+# it is whichever answers first, commit by commit. Either way, promote a standby that holds the commit,
+# the one that has received the most WAL, not just any standby.
 # </details>
 #
 # **The new timeline.** A promoted standby starts a new *timeline*: from here on its WAL is a new branch
@@ -242,17 +321,45 @@ for name in ["primary", "standby-1"]:
     print(f"key 7 on {name}: {pg.read(name)[7]!r}")
 
 # %% [markdown]
-# Both writes were acknowledged, and the two servers now disagree. This is why a failover must
-# **fence** the old primary (STONITH: "shoot the other node in the head", cut its power or network)
-# before promoting a new one: PostgreSQL alone does not prevent two primaries.
+# Both writes were acknowledged, and the two servers now disagree. The old primary is not alone, either:
+# `standby-2`'s settings still name it as its primary, so when it came back `standby-2` reconnected to it
+# and copied its WAL, split-brain write included:
+
+# %%
+pg.wait_caught_up("standby-2")
+print(f"key 7 on standby-2: {pg.read('standby-2')[7]!r}")
+
+# %% [markdown]
+# Clients reading from `standby-2` now see the old primary's value, and if `standby-2` were promoted next,
+# the old primary's branch would become the official history. One unfenced server has split the cluster
+# in two camps. This is why a failover must **fence** the old primary before or as it promotes a new one
+# (STONITH, "shoot the other node in the head": cut its power or its network, or make sure it cannot start
+# as a primary), and repoint every standby to the new primary: PostgreSQL alone prevents none of this.
 #
 # ### The repair: `pg_rewind`
 #
 # To rejoin the cluster, the old primary must become a standby of the new one. It cannot simply follow:
-# its WAL has a branch (keys 101 to 125, and its value of key 7) that the new primary never had.
-# `pg_rewind` winds it back: it finds where the two timelines forked and copies over, from the new
-# primary, every block that changed since. It needs the old primary stopped cleanly, `wal_log_hints = on`
-# (or data checksums), and a superuser connection to the new primary. Then the server starts as a standby.
+# its WAL has a branch (keys 101 to 125, and its value of key 7) that the new primary never had. A fresh
+# copy of the new primary (`pg_basebackup`) would do, but copies every file; `pg_rewind` copies only what
+# the branch touched:
+#
+# 1. From the two servers' timeline histories it finds where they forked: the point where `standby-1` was
+#    promoted.
+# 2. It reads the old primary's **own** WAL, from the last checkpoint before the fork onwards, and lists
+#    every data block the old primary changed there. Those are the blocks that may hold what only it had.
+# 3. It copies those blocks from the new primary, and copies the other files (configuration, transaction
+#    status, new tables) whole. Unchanged blocks are left alone, which is what makes it fast on a big
+#    database.
+# 4. When the server starts, it replays the new primary's WAL from that checkpoint on, which makes the
+#    copied blocks consistent, and then streams from the new primary as a standby.
+#
+# What it needs (PostgreSQL 16): data checksums or `wal_log_hints = on` (this lab sets the latter) and
+# `full_page_writes = on` (the default) on the old primary, and its WAL back to that checkpoint; a
+# connection to the new primary as a superuser or, since PostgreSQL 11, as a role allowed to run the few
+# file-reading functions it uses (the lab uses its superuser). The old primary must be shut down cleanly:
+# we stop it first, but if it had crashed, `pg_rewind` would run its crash recovery itself before starting,
+# unless given `--no-ensure-shutdown`. With `-R` it also writes the settings that make the server start as
+# a standby; the lab writes them itself.
 
 # %%
 before = pg.read("primary")
@@ -275,8 +382,9 @@ print("key 500 on primary:", repr(pg.read("primary")[500]))
 print("standby-1 streams to:", [row.standby for row in pg.replication_status("standby-1")])
 
 # %% [markdown]
-# `standby-2` has the same problem: it still holds keys 101 to 125 of timeline 1. The same repair brings
-# it back, and the cluster is whole again, with `standby-1` as its primary:
+# `standby-2` has the same problem: it holds keys 101 to 125 of timeline 1 and, since the old primary came
+# back, the old primary's key 7 too. The same repair brings it back, and the cluster is whole again, with
+# `standby-1` as its primary:
 
 # %%
 pg.stop("standby-2")
@@ -289,7 +397,7 @@ for row in pg.replication_status("standby-1"):
 # ## 6. The same story in the simulation
 #
 # The simulation from the other lessons can replay this lab: the same names, 100 writes, `standby-1` cut
-# off, 25 writes in 5 s, a crash, a promotion that does not repoint the old primary, its return and a
+# off, 25 writes 0.2 s apart, a crash, a promotion that does not repoint the old primary, its return and a
 # write on each side, then `rejoin()`, the model's counterpart of `pg_rewind` plus a restart as standby.
 
 # %%
@@ -335,21 +443,6 @@ for label, real, model in rows:
 # configuration files).
 
 # %% [markdown]
-# ## Recap
-#
-# - PostgreSQL streams its WAL to standbys **asynchronously** by default; `pg_stat_replication` shows how
-#   far each standby has got (sent, write, flush, replay) and how long that took.
-# - A standby answers reads but refuses writes: *cannot execute INSERT in a read-only transaction*
-#   (SQLSTATE 25006).
-# - When the primary dies, whatever it acknowledged but had not shipped to the promoted standby is **lost**:
-#   here exactly the 25 rows written while `standby-1` was cut off.
-# - `pg_promote()` starts a **new timeline**; PostgreSQL does not detect the failure or promote by itself.
-# - Without fencing, the old primary comes back as a second primary: **split brain**. `pg_rewind` repairs
-#   it by throwing away what only it had.
-#
-# **Next:** Lesson 9, the recap and quiz. Back to the [map of the course](00_start_here.ipynb).
-
-# %% [markdown]
 # ## Clean up
 #
 # Stop every server and remove the temporary folders. (Closing the notebook's kernel does this too.)
@@ -358,3 +451,21 @@ for label, real, model in rows:
 pg.close()
 assert pg.running_processes() == [] and pg.listeners() == []
 print("all servers stopped: nothing left running or listening")
+
+# %% [markdown]
+# ## Key points
+#
+# - PostgreSQL streams its WAL to standbys **asynchronously** by default; `pg_stat_replication` shows how
+#   far each standby has got (sent, write, flush, replay) and how long that took.
+# - A standby answers reads but refuses writes, naming the command: *cannot execute INSERT in a read-only
+#   transaction* (SQLSTATE 25006).
+# - When the primary dies, whatever it acknowledged but the promoted standby never received is **lost**:
+#   here exactly the 25 rows written while `standby-1` was cut off. Promote the standby that has received
+#   the most WAL (`pg_last_wal_receive_lsn()`); synchronous replication saves a commit only on the standby
+#   that confirmed it.
+# - `pg_promote()` starts a **new timeline**; PostgreSQL does not detect the failure or promote by itself.
+# - Without fencing, the old primary comes back as a second primary and its standbys follow it: **split
+#   brain**. `pg_rewind` repairs a server by finding, in its own WAL, the blocks it changed after the fork
+#   and copying them from the new primary: what only the old primary had is thrown away.
+#
+# **Next:** Lesson 9, the recap and quiz (being written). Back to the [map of the course](00_start_here.ipynb).

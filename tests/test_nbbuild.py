@@ -1,0 +1,94 @@
+"""tools/nbbuild.py: notebooks are built from lessons/ with jupytext, and an out-of-date one is caught."""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import shutil
+
+import nbformat
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("nbbuild", ROOT / "tools" / "nbbuild.py")
+nbbuild = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(nbbuild)
+
+SOURCES = nbbuild.sources()
+
+
+@pytest.fixture
+def lesson(tmp_path):
+    """A copy of lesson 1's source and committed notebook, in lessons/ and notebooks/ of a temporary tree."""
+    src_dir, out_dir = tmp_path / "lessons", tmp_path / "notebooks"
+    src_dir.mkdir()
+    out_dir.mkdir()
+    src = shutil.copy(nbbuild.SRC / "01_news_anchor.py", src_dir)
+    shutil.copy(nbbuild.OUT / "01_news_anchor.ipynb", out_dir)
+    return pathlib.Path(src), out_dir
+
+
+def test_every_notebook_has_a_source_and_every_source_a_notebook():
+    assert [nbbuild.notebook_for(s).name for s in SOURCES] == sorted(
+        p.name for p in nbbuild.OUT.glob("[0-9][0-9]_*.ipynb")
+    )
+    assert nbbuild.orphans() == []
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.name)
+def test_the_committed_notebook_is_its_source(src):
+    assert nbbuild.difference(src) == "", f"run python tools/nbbuild.py {src.stem[:2]}"
+
+
+def test_a_changed_source_makes_the_check_fail(lesson, capsys):
+    src, out_dir = lesson
+    assert nbbuild.check([src], src.parent, out_dir) == 0
+    src.write_text(src.read_text().replace("Storm warning for the coast", "Storm warning inland", 1))
+    assert nbbuild.check([src], src.parent, out_dir) == 1
+    said = capsys.readouterr().out
+    assert "01_news_anchor.py: the notebook is out of date" in said
+    assert '+studio.write("headline", "Storm warning inland")' in said
+
+
+def test_a_changed_tag_makes_the_check_fail(lesson):
+    src, out_dir = lesson
+    src.write_text(src.read_text().replace('# %% tags=["nbval-ignore-output"]', "# %%", 1))
+    assert "nbval-ignore-output" in nbbuild.difference(src, out_dir)
+
+
+def test_outputs_ids_and_run_metadata_do_not_count(lesson):
+    """What a run, an editor or another jupytext version adds to a notebook is not out of date."""
+    src, out_dir = lesson
+    path = nbbuild.notebook_for(src, out_dir)
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["jupytext"] = {"text_representation": {"jupytext_version": "0.0.1"}}
+    nb.metadata["language_info"] = {"name": "python", "version": "3.99.0"}
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"other-{i}"
+        cell.metadata.update({"scrolled": True, "collapsed": False, "execution": {"t": "2001-01-01"}})
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.write(nb, path)
+    assert nbbuild.difference(src, out_dir) == ""
+
+
+def test_a_notebook_without_a_source_or_a_source_without_a_notebook_fails(lesson, capsys):
+    src, out_dir = lesson
+    shutil.copy(out_dir / "01_news_anchor.ipynb", out_dir / "02_old_name.ipynb")
+    assert nbbuild.check([src], src.parent, out_dir) == 1
+    assert "02_old_name.ipynb: no source lessons/02_old_name.py builds it" in capsys.readouterr().out
+    (out_dir / "02_old_name.ipynb").unlink()
+    (out_dir / "01_news_anchor.ipynb").unlink()
+    assert nbbuild.difference(src, out_dir) == "01_news_anchor.ipynb does not exist"
+
+
+def test_a_build_keeps_cells_tags_and_stable_ids_and_fixed_metadata(lesson):
+    src, out_dir = lesson
+    committed = nbformat.read(nbbuild.notebook_for(src, out_dir), as_version=4)
+    built = nbformat.read(nbbuild.build(src, out_dir), as_version=4)
+    assert [(c.cell_type, c.source, c.metadata.get("tags")) for c in built.cells] == [
+        (c.cell_type, c.source, c.metadata.get("tags")) for c in committed.cells
+    ]
+    assert [c.id for c in built.cells] == [c.id for c in committed.cells]
+    assert built.metadata == nbbuild.METADATA  # no jupytext or version numbers to drift
+    assert nbbuild.difference(src, out_dir) == ""
