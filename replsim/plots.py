@@ -379,7 +379,11 @@ def lag_plot(
     if unit == "entries":
         ax.set_ylim(0, max(top * 1.3, 5))
         ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True, steps=_STEPS))
-        ax.set_ylabel("lag (log entries behind the leader)")
+        ax.set_ylabel(
+            "peak lag in each time step\n(log entries behind the leader)"
+            if peak
+            else "lag (log entries behind the leader)"
+        )
     else:
         ax.set_ylim(0, max(top * 1.3, 1.0))
         ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=_STEPS))

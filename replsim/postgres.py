@@ -700,7 +700,10 @@ class PgCluster:
             self._wait(lambda: not self._streaming(upstream, name), f"{upstream} to drop {name}")
 
     def crash(self, name: str) -> None:
-        """Kill a server without a shutdown checkpoint (pg_ctl stop -m immediate), like a power cut."""
+        """Kill a server without a shutdown checkpoint (``pg_ctl stop -m immediate``).
+
+        A crash of the server's processes, not a power cut: the OS and its disk cache survive.
+        """
         self._stop(name, "immediate")
 
     def stop(self, name: str) -> None:
