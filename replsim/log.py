@@ -71,25 +71,21 @@ def segment_start(history: History, lsn: int) -> int:
 
 
 class Log:
-    """Entries ``base+1 .. last_lsn``, oldest first; a rollback cuts the tail, compaction the head."""
+    """Entries ``base+1 .. last_lsn``, oldest first; a rollback cuts the tail, compaction the head.
 
-    __slots__ = ("entries", "base", "base_epoch", "history")
+    ``last_lsn`` and ``last_epoch`` are kept up to date by every change (they are
+    read on every message, so they are attributes, not computed).
+    """
+
+    __slots__ = ("entries", "base", "base_epoch", "history", "last_lsn", "last_epoch")
 
     def __init__(self) -> None:
         self.entries: list[Entry] = []
         self.base = 0  # position of the snapshot the log starts after
         self.base_epoch = 0  # epoch of the entry at the base
         self.history: History = ()  # epoch history of every position up to last_lsn
-
-    @property
-    def last_lsn(self) -> int:
-        """Position of the newest entry (the base when there is none after it)."""
-        return self.base + len(self.entries)
-
-    @property
-    def last_epoch(self) -> int:
-        """Epoch of the newest entry."""
-        return self.entries[-1].epoch if self.entries else self.base_epoch
+        self.last_lsn = 0  # position of the newest entry (the base when there is none after it)
+        self.last_epoch = 0  # epoch of the newest entry
 
     def __len__(self) -> int:
         """How many entries the log holds (after its base)."""
@@ -111,7 +107,7 @@ class Log:
 
     def holds(self, lsn: int, epoch: int) -> bool:
         """True if the log has the entry at ``lsn`` written in ``epoch`` (at or above the base)."""
-        return self.base <= lsn <= self.last_lsn and lsn > 0 and self.term(lsn) == epoch
+        return 0 < lsn and self.base <= lsn <= self.last_lsn and self.term(lsn) == epoch
 
     def after(self, lsn: int) -> tuple[Entry, ...]:
         """The entries after position ``lsn``, oldest first."""
@@ -119,16 +115,18 @@ class Log:
             raise Compacted(f"entries after lsn {lsn} are gone: the log starts after lsn {self.base}")
         return tuple(self.entries[lsn - self.base :])
 
-    def append(self, entry: Entry) -> None:
-        """Add the next entry."""
+    def add(self, entry: Entry) -> None:
+        """Add the next entry (at ``last_lsn + 1``)."""
+        self.entries.append(entry)
+        self.last_lsn += 1
         if entry.epoch != self.last_epoch or not self.history:
             self.history = self.history + ((entry.epoch, entry.lsn),)
-        self.entries.append(entry)
+            self.last_epoch = entry.epoch
 
     def extend(self, entries: Iterable[Entry]) -> None:
         """Add the next entries, in order."""
         for e in entries:
-            self.append(e)
+            self.add(e)
 
     def truncate(self, lsn: int) -> list[Entry]:
         """Drop every entry after ``lsn`` and return them (oldest first)."""
@@ -138,6 +136,8 @@ class Log:
         dropped = self.entries[i:]
         del self.entries[i:]
         self.history = tuple(seg for seg in self.history if seg[1] <= lsn)
+        self.last_lsn = lsn
+        self.last_epoch = self.entries[-1].epoch if self.entries else self.base_epoch
         return dropped
 
     def compact(self, upto: int) -> int:
@@ -153,9 +153,9 @@ class Log:
 
     def reset(self, base: int, base_epoch: int, history: History) -> None:
         """Start again after a snapshot at ``base`` (a new follower, or one rebuilt from a fresh copy)."""
-        self.entries = []
-        self.base = base
-        self.base_epoch = base_epoch
+        del self.entries[:]
+        self.base = self.last_lsn = base
+        self.base_epoch = self.last_epoch = base_epoch
         self.history = tuple(seg for seg in history if seg[1] <= base)
 
     def segments(self) -> History:

@@ -129,7 +129,7 @@ def test_a_resend_request_never_counts_as_holding_the_entry():
     n["L"].epoch, n["L"].epoch_history = 2, ((2, 1),)
     from replsim.log import Entry
 
-    stale.log.append(Entry(1, 1, 0.0, ("old", 0)))
+    stale.log.add(Entry(1, 1, 0.0, ("old", 0)))
     stale.store.apply(("old", 0))
     n["L"].client_write(("new", 1), token="w")
     host.outbox.clear()  # the append is lost; the follower restarts and reports its position

@@ -58,7 +58,11 @@ class Message(NamedTuple):
 
 
 class Journal:
-    """The most recent messages, recorded cheaply as they are sent and decoded on demand."""
+    """The most recent messages, recorded cheaply as they are sent and decoded on demand.
+
+    A delivered message is kept as ``(sent, heap item, size)``: its handler tells its
+    destination and kind when the journal is read (``owners``: handler -> (dst, kind)).
+    """
 
     __slots__ = ("_recs", "_crashed", "keep")
 
@@ -68,24 +72,28 @@ class Journal:
         self._crashed: set[tuple[float, str, str, str]] = set()
 
     def dropped(
-        self, sent: float, arrives: float, src: str, dst: str, kind: str, size: int, msg: tuple, fate: str
-    ):
+        self, sent: float, arrives: float, dst: str, kind: str, size: int, msg: tuple, fate: str
+    ) -> None:
         """Record a message that the network did not deliver."""
         if self.keep:
-            self._recs.append((sent, (arrives, 0, None, msg), dst, kind, size, fate))
+            self._recs.append((sent, (arrives, 0, None, msg), size, dst, kind, fate))
 
     def crashed(self, arrives: float, src: str, dst: str, kind: str) -> None:
         """Mark the message arriving now from ``src`` at crashed ``dst`` (the node reports it)."""
         if self.keep:
             self._crashed.add((arrives, src, dst, kind))
 
-    def messages(self, now: float) -> list[Message]:
+    def messages(self, now: float, owners: dict[Any, tuple[str, str]]) -> list[Message]:
         """The journal, oldest first, with each message's fate as of time ``now``."""
         out = []
         crashed = self._crashed
-        for sent, (arrives, _, _, msg), dst, kind, size, fate in self._recs:
+        for rec in self._recs:
+            sent, (arrives, _, handler, msg), size = rec[:3]
             src = msg[0]
-            if fate is None:
+            if len(rec) == 6:
+                dst, kind, fate = rec[3:]
+            else:
+                dst, kind = owners.get(handler, ("?", "?"))
                 if arrives > now:
                     fate = IN_FLIGHT
                 elif (arrives, src, dst, kind) in crashed:

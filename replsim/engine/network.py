@@ -121,7 +121,6 @@ class Network:
         self.journal = Journal(keep_messages)
         self._keep = keep_messages > 0
         self._log = self.journal._recs.append
-        self.sent = 0
         self.lost = 0
 
     # --- topology -------------------------------------------------------
@@ -188,7 +187,13 @@ class Network:
     @property
     def messages(self) -> list[Message]:
         """The most recent messages sent (up to ``keep_messages``), oldest first, with their fates."""
-        return self.journal.messages(self.sim.now)
+        owners = {h: (name, kind) for name, e in self.endpoints.items() for kind, h in e.handlers.items()}
+        return self.journal.messages(self.sim.now, owners)
+
+    @property
+    def sent(self) -> int:
+        """Messages sent so far (delivered or not)."""
+        return sum(r.sent for r in self._routes.values())
 
     def traffic(self) -> dict[tuple[str, str], tuple[int, int]]:
         """Per link that carried anything: (messages sent, bytes sent), sorted by link."""
@@ -304,7 +309,6 @@ class Network:
         link = r.link
         sim = self.sim
         now = sim.now
-        self.sent += 1
         r.sent += 1
         r.bytes += size
         t = now + link.delay
@@ -323,7 +327,7 @@ class Network:
         item = (t, sim._seq, r.handlers[kind], msg)
         _heappush(sim._heap, item)
         if self._keep:
-            self._log((now, item, dst, kind, size, None))
+            self._log((now, item, size))
 
     def broadcast(self, dsts: Iterable[str], kind: str, msg: tuple, size: int = 0) -> None:
         """Send the same message to each of ``dsts``, in order."""
@@ -337,7 +341,6 @@ class Network:
         for dst in dsts:
             r = routes[(src, dst)]
             link = r.link
-            self.sent += 1
             r.sent += 1
             r.bytes += size
             t = now + link.delay
@@ -356,10 +359,10 @@ class Network:
             item = (t, sim._seq, r.handlers[kind], msg)
             _heappush(heap, item)
             if log:
-                log((now, item, dst, kind, size, None))
+                log((now, item, size))
 
     def _drop(
         self, now: float, t: float, src: str, dst: str, kind: str, size: int, msg: tuple, fate: str
     ) -> None:
         self.lost += 1
-        self.journal.dropped(now, t, src, dst, kind, size, msg, fate)
+        self.journal.dropped(now, t, dst, kind, size, msg, fate)

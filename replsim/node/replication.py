@@ -105,7 +105,8 @@ class Node:
         self._stream: str | None = None  # the leader whose stream this node has checked in this epoch
         self.rolled_back: list[Entry] = []
         self.track = track if track is not None else NodeTrack(self._state())
-        self._moved = self.track.moved
+        self._pos_t = self.track.t.append  # the record of positions, appended to on every change
+        self._pos_lsn = self.track.lsn.append
         self._appended = self.track.appended
         self.handlers = {
             "append": self.on_append,
@@ -125,7 +126,7 @@ class Node:
     @property
     def lsn(self) -> int:
         """Position of the newest entry this node holds (and has applied)."""
-        return self.log.base + len(self.log.entries)
+        return self.log.last_lsn
 
     def _state(self) -> State:
         return State(self.sim.now, self.role, self.up, self.epoch, self.leader, self.broken is not None)
@@ -166,22 +167,19 @@ class Node:
         except Exception as exc:  # the store refused it (bad SQL, ...): the client gets its error
             raise StoreError(f"{self.name!r} refused the change: {type(exc).__name__}: {exc}") from None
         log = self.log
-        entries = log.entries
-        prev = log.base + len(entries)
-        prev_epoch = entries[-1].epoch if entries else log.base_epoch
+        prev, prev_epoch = log.last_lsn, log.last_epoch
         size = store.size(change)
-        entry = Entry(prev + 1, self.epoch, self.sim.now, change, size)
-        if prev_epoch == self.epoch and entries:
-            entries.append(entry)
-        else:
-            log.append(entry)
+        now = self.sim.now
+        entry = Entry(prev + 1, self.epoch, now, change, size)
+        log.add(entry)
         self._appended.append(entry)
-        self._moved(entry.time, prev + 1)
+        self._pos_t(now)
+        self._pos_lsn(prev + 1)
         msg = (self.name, self.epoch, prev, prev_epoch, (entry,), self.epoch_history)
         self.broadcast(self.followers, "append", msg, HEADER + size)
         if self.sync_replicas:
             self.pending.append((prev + 1, token, client))
-        if self.keep_log is not None and len(entries) > 2 * self.keep_log + 64:
+        if self.keep_log is not None and len(log.entries) > 2 * self.keep_log + 64:
             self._compact()
         return entry
 
@@ -240,8 +238,6 @@ class Node:
         """Leader: a follower reports the position it holds, or asks for what follows a position."""
         if ok and epoch == self.epoch and self.role is LEADER and self.up:  # the common case
             self.match[src] = lsn
-            if self.slots is not None:
-                self.slots[src] = lsn
             if self.pending:
                 self._commit()
             return
@@ -296,6 +292,7 @@ class Node:
         log = self.log
         upto = log.last_lsn - self.keep_log
         if self.slots is not None:
+            self._save_slots()
             upto = min([upto, *(self.slots.get(f, 0) for f in self.followers)])
         if upto <= log.base:
             return
@@ -305,6 +302,12 @@ class Node:
             scratch.apply(e.change)
         self.base_snapshot = scratch.snapshot()
         log.compact(upto)
+
+    def _save_slots(self) -> None:
+        """Replication slots: the positions followers confirmed, kept across crashes (``match`` is not)."""
+        if self.slots is not None:
+            for f, lsn in self.match.items():
+                self.slots[f] = max(self.slots.get(f, 0), lsn)
 
     def on_stale(self, src: str, epoch: int) -> None:
         """Old leader: a follower refused our append because a newer epoch exists."""
@@ -367,31 +370,22 @@ class Node:
     ) -> None:
         """Follower: take entries from the leader, in log order, and report the position."""
         log = self.log
-        if (
-            src == self._stream
-            and epoch == self.epoch
-            and entries
-            and prev_lsn == log.base + len(log.entries)
-        ):
+        if src == self._stream and epoch == self.epoch and prev_lsn == log.last_lsn and entries:
             # The common case: the next entries, in order, from the leader whose stream this node
             # has checked in this epoch (so the logs match up to prev_lsn).
             apply = self.store.apply
-            append = log.entries.append
+            add = log.add
             try:
-                if entries[0].epoch == entries[-1].epoch == log.last_epoch:
-                    for e in entries:
-                        apply(e.change)
-                        append(e)
-                else:
-                    for e in entries:
-                        apply(e.change)
-                        log.append(e)
+                for e in entries:
+                    apply(e.change)
+                    add(e)
             except Exception as exc:
                 self._broke(exc, [e for e in entries if e.lsn <= log.last_lsn])
                 return
-            last = log.base + len(log.entries)
+            last = log.last_lsn
             self._appended.extend(entries)
-            self._moved(self.sim.now, last)
+            self._pos_t(self.sim.now)
+            self._pos_lsn(last)
             self._asked = None
             self.send(src, "ack", (self.name, epoch, last, True), HEADER)
             return
@@ -441,14 +435,15 @@ class Node:
                         continue  # already have it
                     self._rollback(e.lsn - 1)
                 self.store.apply(e.change)
-                log.append(e)
+                log.add(e)
                 new.append(e)
         except Exception as exc:
             self._broke(exc, new)
             return
         if new:
             self._appended.extend(new)
-            self._moved(self.sim.now, log.last_lsn)
+            self._pos_t(self.sim.now)
+            self._pos_lsn(log.last_lsn)
             self._asked = None
         self.send(src, "ack", (self.name, epoch, log.last_lsn, True), HEADER)
 
@@ -497,7 +492,8 @@ class Node:
         """An entry could not be applied: stop replicating here, record why, keep serving reads."""
         if applied:  # the entries of the batch applied before the one that failed
             self._appended.extend(applied)
-            self._moved(self.sim.now, self.log.last_lsn)
+            self._pos_t(self.sim.now)
+            self._pos_lsn(self.log.last_lsn)
         self.broken = f"cannot apply lsn {self.log.last_lsn + 1}: {type(exc).__name__}: {exc}"
         self._stream = None
         self._changed()
@@ -553,6 +549,7 @@ class Node:
             raise NodeStateError(f"{self.name!r} is already down")
         self._abort_pending(f"{self.name!r} crashed before enough replicas confirmed: outcome unknown")
         self.up = False
+        self._save_slots()
         self.match.clear()
         self._asked = None
         self._stream = None
