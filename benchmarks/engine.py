@@ -235,6 +235,21 @@ def run_heapq(n: int) -> tuple[float, int]:
     return dt, events
 
 
+# --- fault schedules ----------------------------------------------------------------
+def run_schedules(count: int) -> tuple[float, int]:
+    """Seeded fault schedules on 3 nodes, 30 s of faults each, run and checked: (seconds, schedules)."""
+    from replsim.faults import Config, generate, run
+
+    config = Config(nodes=3, duration=30.0, actions=40)
+    gc.collect()
+    t0 = time.perf_counter()
+    for seed in range(count):
+        result = run(generate(seed, config))
+        if result.violations:
+            sys.exit(f"fault schedule {seed} failed its checks: {result.violations[:2]}")
+    return time.perf_counter() - t0, count
+
+
 # --- main -----------------------------------------------------------------------
 def _best(fn, repeat: int, *args) -> tuple[float, int, list]:
     results = [fn(*args) for _ in range(repeat)]
@@ -248,6 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeat", type=int, default=3, help="timed runs per engine; the best counts")
     p.add_argument("--seed", type=int, default=1, help="replsim seed (default 1)")
     p.add_argument("--no-memory", action="store_true", help="skip the tracemalloc run")
+    p.add_argument("--schedules", type=int, default=200, help="fault schedules to time (default 200)")
     a = p.parse_args(argv)
     if a.writes < 1 or a.repeat < 1:
         p.error("--writes and --repeat must be >= 1")
@@ -289,9 +305,18 @@ def main(argv: list[str] | None = None) -> None:
     if not a.no_memory:
         peak = replsim_peak_mb(n, a.seed)
         print(f"replsim peak memory (tracemalloc, separate untimed run): {peak:.1f} MB")
+    if a.schedules > 0:
+        f_time, f_count = run_schedules(a.schedules)
+        print(
+            f"fault schedules: {f_count / f_time:,.0f} checked per second "
+            f"({f_count} schedules, 3 nodes, 30 s of faults and clients each, all checks)"
+        )
     s_rate = s_events / s_time
     print(f"heapq/simpy throughput ratio: {h_events / h_time / s_rate:.2f}")
-    print(f"replsim/simpy-callbacks throughput ratio: {r_events / r_time / (c_events / c_time):.2f}")
+    print(
+        f"replsim/simpy-callbacks throughput ratio: {r_events / r_time / (c_events / c_time):.2f} "
+        f"(writes per second: replsim {n / r_time:,.0f}, simpy-cb {n / c_time:,.0f})"
+    )
     print(f"wall time of this script: {time.perf_counter() - wall0:.1f} s")
     print(f"replsim/simpy throughput ratio: {r_events / r_time / s_rate:.2f}")
 
