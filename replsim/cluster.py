@@ -61,7 +61,8 @@ class Cluster:
     node's store (default: a key-value table). ``keep_log``: how many entries a
     leader keeps for followers that fall behind (``None``: all; like PostgreSQL's
     ``wal_keep_size``), and ``slots=True`` keeps whatever a known follower still
-    needs (replication slots). ``keep_messages``: how many messages the journal keeps.
+    needs (replication slots). ``read_time``: seconds each read from a client on the network keeps
+    a node busy (reads queue behind each other). ``keep_messages``: how many messages the journal keeps.
     """
 
     def __init__(
@@ -79,6 +80,7 @@ class Cluster:
         store: Callable[[], Store] = KVStore,
         keep_log: int | None = None,
         slots: bool = False,
+        read_time: float = 0.0,
     ) -> None:
         if isinstance(followers, str):
             followers = [followers]
@@ -108,6 +110,7 @@ class Cluster:
             _count("keep_log", keep_log, 1)
         if not isinstance(slots, bool):
             raise ConfigError(f"slots must be True or False, got {slots!r}")
+        self.read_time = check_time("read_time", read_time)
         if not callable(store):
             raise ConfigError(
                 f"store must be a function that makes a node's store (like KVStore), got {store!r}"
@@ -146,6 +149,7 @@ class Cluster:
             slots=self._slots,
             track=self.history.track(name, State(self.now, role, True, 1, self._leader, False)),
         )
+        node.read_time = self.read_time
         self.nodes[name] = node
         self.network.add(node)
         return node

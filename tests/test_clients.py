@@ -80,3 +80,41 @@ def test_client_names_and_places_are_checked():
         c.client("app2", timeout=-1)
     with pytest.raises(ConfigError, match="must be a string or a number"):
         c.client("app3").write(["k"], 1)
+
+
+def test_reads_queue_when_a_node_is_busy_and_spread_reads_relieve_the_leader():
+    from replsim.history.measures import utilisation
+
+    def run(spread):
+        c = Cluster(leader="L", followers=["F1", "F2", "F3"], delay=0.001, read_time=0.004, seed=5)
+        apps = [c.client(f"app{i}", near="L") for i in range(4)]
+        c.write("k", 0)
+        ops = []
+        for step in range(200):  # 4 clients x 50 reads/s each = 200 reads/s; one node serves 250/s at most
+            for i, app in enumerate(apps):
+                node = spread[(step + i) % len(spread)]
+                ops.append(app.read("k", node=node))
+            c.advance(0.02)
+        c.advance(1)
+        latency = sorted(o.complete - o.invoke for o in ops)
+        _, busy = utilisation(c.history, "L", bin_seconds=4.0)
+        return latency[len(latency) // 2], busy[0]
+
+    lat_leader, busy_leader = run(["L"])
+    lat_spread, busy_spread = run(["L", "F1", "F2", "F3"])
+    assert busy_leader == pytest.approx(0.8, abs=0.02) and busy_spread == pytest.approx(0.2, abs=0.02)
+    assert lat_spread < lat_leader  # less queueing
+
+
+def test_a_read_after_a_position_waits_until_the_replica_has_it():
+    c = world()
+    app = c.client("osaka-app", delays={"frankfurt": 0.06, "tokyo": 0.001})
+    w = app.write("greeting", "hello")
+    c.run(until=0.125)  # acknowledged at 0.12; tokyo gets it from Frankfurt only at 0.06 + 0.12
+    assert w.outcome == "ok" and app.last_write == 1
+    stale = app.read("greeting", node="tokyo")
+    fresh = app.read("greeting", node="tokyo", after=app.last_write)
+    c.advance(1)
+    assert stale.value is None and stale.lsn == 0
+    assert fresh.value == "hello" and fresh.lsn == 1
+    assert fresh.complete == pytest.approx(0.18 + 0.001)  # it waited for lsn 1, then answered

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..engine.network import Link
+from ..errors import ConfigError
 from ..engine.sim import check_time
 from ..history.record import FAIL, INFO, OK, PENDING, Op
 from ..node import HEADER
@@ -72,11 +73,22 @@ class Client:
         """Send ``key = value`` to ``node`` (default: the leader of the moment); returns the pending op."""
         return self._request("write", key, value, node)
 
-    def read(self, key: Any, node: str | None = None) -> Op:
-        """Ask ``node`` (default: the leader) for ``key``; its value arrives with the reply."""
-        return self._request("read", key, None, node)
+    def read(self, key: Any, node: str | None = None, after: int = 0) -> Op:
+        """Ask ``node`` (default: the leader) for ``key``; its value arrives with the reply.
 
-    def _request(self, kind: str, key: Any, value: Any, node: str | None) -> Op:
+        ``after``: the node answers only once it holds that log position (for example
+        the position of this client's last write: ``client.last_write``).
+        """
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise ConfigError(f"after must be a log position (a whole number >= 0), got {after!r}")
+        return self._request("read", key, None, node, after)
+
+    @property
+    def last_write(self) -> int:
+        """The log position of this client's latest acknowledged write (0 if none)."""
+        return max((o.lsn for o in self.ops if o.kind == "write" and o.outcome == OK and o.lsn), default=0)
+
+    def _request(self, kind: str, key: Any, value: Any, node: str | None, after: int = 0) -> Op:
         c = self.cluster
         name = c.leader if node is None else node
         c.node(name)
@@ -87,7 +99,7 @@ class Client:
         self.ops.append(op)
         timer = self._timers[op.id] = c.sim.timer(self._timed_out, op)
         timer.set(self.timeout)
-        c.network.send(name, "request", (self.name, op.id, kind, key, value), HEADER + len(str(key)))
+        c.network.send(name, "request", (self.name, op.id, kind, key, value, after), HEADER + len(str(key)))
         return op
 
     def on_reply(

@@ -57,6 +57,20 @@ def write_availability(history: History, bin_seconds: float = 1.0, until: float 
     return np.arange(nbins) * bin_seconds, share
 
 
+def utilisation(history: History, node: str, bin_seconds: float = 1.0, until: float = 0.0) -> tuple:
+    """Per time bin: (bin starts, share of the bin ``node`` spent serving reads from its queue)."""
+    busy = history.tracks[node].busy
+    end = max([until, *(b for _, b in busy)])
+    nbins = max(int(np.ceil(end / bin_seconds)), 1)
+    starts = np.arange(nbins) * bin_seconds
+    used = np.zeros(nbins)
+    for a, b in busy:  # spread each busy interval over the bins it overlaps
+        lo, hi = int(a // bin_seconds), min(int(b // bin_seconds), nbins - 1)
+        for k in range(lo, hi + 1):
+            used[k] += max(0.0, min(b, starts[k] + bin_seconds) - max(a, starts[k]))
+    return starts, used / bin_seconds
+
+
 def lost_writes(history: History, at: float, leader: str | None = None) -> list[Op]:
     """Writes acknowledged by time ``at`` that the leader of that moment did not hold then.
 

@@ -88,7 +88,7 @@ class State(NamedTuple):
 class NodeTrack:
     """One node's recorded past: its positions, the entries it appended, rollbacks, snapshots, states."""
 
-    __slots__ = ("t", "lsn", "appended", "jumps", "states", "_cache")
+    __slots__ = ("t", "lsn", "appended", "jumps", "states", "busy", "_cache")
 
     def __init__(self, state: State) -> None:
         self.t = array("d", [0.0])  # time of each position change
@@ -97,6 +97,7 @@ class NodeTrack:
         # position changes that were not appends: (index in t/lsn, base after, epoch history, snapshot)
         self.jumps: list[tuple[int, int, EpochHistory | None, Any]] = []
         self.states: list[State] = [state]
+        self.busy: list[tuple[float, float]] = []  # (start, end) of each read it served from a queue
         self._cache: tuple | None = None
 
     def moved(self, now: float, lsn: int) -> None:

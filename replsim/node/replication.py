@@ -104,6 +104,9 @@ class Node:
         self._asked: int | None = None  # position of the last resend request
         self._stream: str | None = None  # the leader whose stream this node has checked in this epoch
         self.rolled_back: list[Entry] = []
+        self.read_time = 0.0  # seconds a read from a client on the network keeps this node busy
+        self._busy_until = 0.0
+        self._waiting: list[tuple[int, str, int, Any]] = []  # reads waiting for a position (after, ...)
         self.track = track if track is not None else NodeTrack(self._state())
         self._pos_t = self.track.t.append  # the record of positions, appended to on every change
         self._pos_lsn = self.track.lsn.append
@@ -189,22 +192,54 @@ class Node:
             raise NodeDownError(f"{self.name!r} is down (crashed); it cannot answer reads")
         return self.store.read(query)
 
-    def on_request(self, src: str, op: int, kind: str, key: Any, value: Any) -> None:
-        """A client on the network: do its read or write and reply (a sync write: once committed)."""
+    def on_request(self, src: str, op: int, kind: str, key: Any, value: Any, after: int = 0) -> None:
+        """A client on the network: do its read or write and reply (a sync write: once committed).
+
+        A read waits until this node holds position ``after`` (a client that wants to
+        see its own write), then queues behind the reads before it (``read_time`` each).
+        """
         if not self.up:
             self.host.dead_letter(self.name, "request", src)
             return
-        try:
-            if kind == "write":
-                entry = self.client_write((key, value), op, src)
-                if self.sync_replicas:
-                    return  # replied when enough followers hold it
-                answer = (self.name, op, "ok", value, entry.lsn, entry.epoch, None)
+        if kind != "write":
+            if self.log.last_lsn < after:
+                self._waiting.append((after, src, op, key))
             else:
-                answer = (self.name, op, "ok", self.read(key), self.lsn, self.epoch, None)
+                self._serve_read(src, op, key)
+            return
+        try:
+            entry = self.client_write((key, value), op, src)
+            if self.sync_replicas:
+                return  # replied when enough followers hold it
+            answer = (self.name, op, "ok", value, entry.lsn, entry.epoch, None)
         except ReplsimError as exc:
             answer = (self.name, op, "fail", None, None, None, str(exc))
         self.send(src, "reply", answer, HEADER)
+
+    def _serve_read(self, src: str, op: int, key: Any) -> None:
+        """Serve a read now, or after the reads already queued here (each takes ``read_time``)."""
+        if not self.read_time:
+            self._answer_read(src, op, key)
+            return
+        now = self.sim.now
+        start = max(now, self._busy_until)
+        self._busy_until = done = start + self.read_time
+        self.track.busy.append((start, done))
+        self.sim.schedule(done - now, self._answer_read, src, op, key)
+
+    def _answer_read(self, src: str, op: int, key: Any) -> None:
+        if self.up:  # a node that crashed meanwhile never answers
+            answer = (self.name, op, "ok", self.store.read(key), self.log.last_lsn, self.epoch, None)
+            self.send(src, "reply", answer, HEADER)
+
+    def _release_reads(self) -> None:
+        """Serve the waiting reads whose position this node now holds."""
+        last = self.log.last_lsn
+        ready = [w for w in self._waiting if w[0] <= last]
+        if ready:
+            self._waiting = [w for w in self._waiting if w[0] > last]
+            for _, src, op, key in ready:
+                self._serve_read(src, op, key)
 
     def _settle(self, token: Any, client: str | None, lsn: int) -> None:
         if client is None:
@@ -388,6 +423,8 @@ class Node:
             self._pos_lsn(last)
             self._asked = None
             self.send(src, "ack", (self.name, epoch, last, True), HEADER)
+            if self._waiting:
+                self._release_reads()
             return
         if not self.up:
             self.host.dead_letter(self.name, "append", src)
@@ -445,6 +482,8 @@ class Node:
             self._pos_t(self.sim.now)
             self._pos_lsn(log.last_lsn)
             self._asked = None
+            if self._waiting:
+                self._release_reads()
         self.send(src, "ack", (self.name, epoch, log.last_lsn, True), HEADER)
 
     def _ask(self, src: str, last: int, again: bool = False) -> None:
@@ -541,6 +580,7 @@ class Node:
         self._changed()
         self._event("snapshot", f"loaded {src!r}'s copy at lsn {lsn}")
         self.send(src, "ack", (self.name, epoch, lsn, True), HEADER)
+        self._release_reads()
 
     # --- faults ---------------------------------------------------------
     def crash(self) -> None:
@@ -550,6 +590,8 @@ class Node:
         self._abort_pending(f"{self.name!r} crashed before enough replicas confirmed: outcome unknown")
         self.up = False
         self._save_slots()
+        self._waiting = []  # reads parked here are lost with the process: their clients time out
+        self._busy_until = 0.0
         self.match.clear()
         self._asked = None
         self._stream = None
@@ -579,7 +621,7 @@ describe("ack")(lambda m: {"epoch": m[1], "lsn": m[2], "ok": m[3]})
 describe("stale")(lambda m: {"epoch": m[1]})
 describe("snapshot")(lambda m: {"epoch": m[1], "lsn": m[2]})
 describe("nolog")(lambda m: {"epoch": m[1], "base": m[2]})
-describe("request")(lambda m: {"op": m[1], "kind": m[2], "key": m[3]})
+describe("request")(lambda m: {"op": m[1], "kind": m[2], "key": m[3], "after": m[5] if len(m) > 5 else 0})
 describe("reply")(lambda m: {"op": m[1], "outcome": m[2], "lsn": m[4]})
 
 __all__ = ["Node", "Host", "LEADER", "FOLLOWER", "CANDIDATE", "Compacted"]
