@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..engine.network import Link
-from ..errors import ConfigError
 from ..engine.sim import check_time
+from ..errors import ConfigError
 from ..history.record import FAIL, INFO, OK, PENDING, Op
 from ..node import HEADER
 from .workload import check_key
