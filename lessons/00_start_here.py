@@ -73,6 +73,7 @@
 from replsim import Cluster
 from replsim.plots import LINE_COLOURS, cluster_picture
 from replsim.widgets import ControlPanel
+from replsim.lesson import check_prediction
 import matplotlib.pyplot as plt
 
 # %%
@@ -129,12 +130,7 @@ stale_share = round(100 * missing / len(times))
 print(f"follower-1 lacked the newest write at {missing} of {len(times)} moments: {stale_share}%")
 
 # %%
-if my_prediction is None:
-    print("Put your guess in my_prediction above, then run these cells again.")
-elif my_prediction == stale_share:
-    print(f"Right: {stale_share}% of the time.")
-else:
-    print(f"Not quite: you said {my_prediction}%, the simulation says {stale_share}%.")
+check_prediction(my_prediction, stale_share, "{}% of the time", unit="%")
 assert stale_share == 50
 
 # %% [markdown]

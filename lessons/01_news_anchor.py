@@ -44,6 +44,7 @@
 from replsim import Cluster, ReplsimError
 from replsim.plots import lag_plot
 from replsim.widgets import ControlPanel
+from replsim.lesson import check_prediction
 import matplotlib.pyplot as plt
 
 CHANNELS = ["Channel A", "Channel B", "Channel C"]
@@ -120,12 +121,7 @@ behind_before_return = news.lag()["Channel B"]
 print(news.table())
 
 # %%
-if my_prediction is None:
-    print("Put your guess in my_prediction above, then run these cells again.")
-elif my_prediction == behind_before_return:
-    print(f"Right: Channel B is {behind_before_return} entries behind.")
-else:
-    print(f"Not quite: you said {my_prediction}, the simulation says {behind_before_return}.")
+check_prediction(my_prediction, behind_before_return, "Channel B is {} entries behind")
 assert behind_before_return == 40
 
 # %% [markdown]

@@ -78,6 +78,7 @@ import matplotlib.pyplot as plt
 
 import replsim
 from replsim.errors import ReadOnlyError
+from replsim.lesson import check_prediction
 from replsim.plots import standby_lag_plot
 from replsim.postgres import PgCluster, sample_lag
 from replsim.widgets import PgPanel
@@ -266,12 +267,7 @@ print(f"lost keys: {lost[0]} to {lost[-1]}")
 print(f"timeline: {timeline_before} -> {timeline_after}")
 
 # %%
-if my_prediction is None:
-    print("Put your guess in my_prediction above, then run these cells again.")
-elif my_prediction == len(lost):
-    print(f"Right: {len(lost)} acknowledged rows are gone.")
-else:
-    print(f"Not quite: you said {my_prediction}, PostgreSQL lost {len(lost)}.")
+check_prediction(my_prediction, len(lost), "{} acknowledged rows are gone", source="PostgreSQL")
 assert lost == late == list(range(101, 126))
 assert timeline_after == timeline_before + 1
 
