@@ -30,5 +30,8 @@ def check_prediction(
     if ok:
         print(f"Right: {right.format(actual)}.")
         return True
-    print(f"Not quite: you said {guess}{unit}, {source} says {actual}{unit}." + (f" {explain}" if explain else ""))
+    print(
+        f"Not quite: you said {guess}{unit}, {source} says {actual}{unit}."
+        + (f" {explain}" if explain else "")
+    )
     return False
