@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -39,8 +40,6 @@ class Link:
 
 
 def _real(v: Any) -> bool:
-    import numbers
-
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import heapq
 import math
+import numbers
 import random
 from collections.abc import Callable
 from typing import Any
@@ -30,15 +31,7 @@ def stream(seed: int, purpose: str) -> random.Random:
 
 def check_time(name: str, value: Any, *, positive: bool = False) -> float:
     """``value`` as float seconds; ConfigError naming ``name`` unless it is a finite number >= 0 (> 0)."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok:  # numpy scalars and other real numbers
-        try:
-            import numbers
-
-            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-        except ImportError:  # pragma: no cover
-            ok = False
-    if not ok:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):  # numpy numbers are Real too
         raise ConfigError(f"{name} must be a number of seconds, got {value!r}")
     v = float(value)
     if not math.isfinite(v) or v < 0 or (positive and v == 0):
