@@ -490,3 +490,9 @@ def test_fork_copies_the_whole_simulation():
     assert c.leader == "Channel A" and other.leader == "Channel B"
     assert c.nodes["Channel B"].leader == "Channel A" and other.nodes["Channel A"].leader == "Channel B"
     assert c.history.events[-1].node != other.history.events[-1].node
+    # each copy records into its own history
+    before = len(c.history.tracks["Channel C"].t)
+    other.advance(5)
+    assert len(c.history.tracks["Channel C"].t) == before < len(other.history.tracks["Channel C"].t)
+    assert c.now + 5 == other.now
+    assert len(c.network.messages) < len(other.network.messages)  # and its own message journal

@@ -122,6 +122,15 @@ class Network:
         self._log = self.journal._recs.append
         self.lost = 0
 
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        del state["_log"]  # a builtin method: copy.deepcopy would share it with the original
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._log = self.journal._recs.append
+
     # --- topology -------------------------------------------------------
     def add(self, endpoint: Any, *, node: bool = True, links: dict[str, Link] | None = None) -> None:
         """Register an endpoint (with ``name`` and ``handlers``: kind -> callable of a message's fields).

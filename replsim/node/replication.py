@@ -122,6 +122,18 @@ class Node:
         if role == LEADER and heartbeat:
             self.heartbeat_timer.set(heartbeat)
 
+    def __getstate__(self) -> dict:
+        # cached appenders of the record are builtin methods, which copy.deepcopy would share
+        # with the original: leave them out, and make them again from the copied record
+        state = dict(self.__dict__)
+        del state["_pos_t"], state["_pos_lsn"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._pos_t = self.track.t.append
+        self._pos_lsn = self.track.lsn.append
+
     def __repr__(self) -> str:
         state = "up" if self.up else "down"
         return f"Node({self.name!r}, {self.role}, epoch={self.epoch}, lsn={self.log.last_lsn}, {state})"
