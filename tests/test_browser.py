@@ -230,8 +230,8 @@ def _write_lab_settings(settings_dir: Path) -> None:
 
 
 @contextlib.contextmanager
-def jupyter_lab(root: Path, home: Path) -> Iterator[str]:
-    """Run ``jupyter lab`` on ``root`` with private folders under ``home``; yield its base URL.
+def jupyter_lab(root: Path, home: Path) -> Iterator[tuple[str, int]]:
+    """Run ``jupyter lab`` on ``root`` with private folders under ``home``; yield its base URL and PID.
 
     On exit the kernels are shut down through the API, then the server's process group gets
     SIGTERM (SIGKILL after 15 s), and any process it left behind (kernels run in their own
@@ -288,7 +288,7 @@ def jupyter_lab(root: Path, home: Path) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"jupyter lab did not answer in {SERVER_START_S} s:\n{_tail(log_path)}")
             time.sleep(0.3)
-        yield base
+        yield base, proc.pid
     finally:
         _stop_server(proc, base)
 
@@ -326,6 +326,7 @@ class Lab:
 
     base: str
     context: object  # playwright BrowserContext
+    server_pid: int
 
 
 @pytest.fixture(scope="module")
@@ -348,7 +349,7 @@ def lab() -> Iterator[Lab]:
             home / "root" / "notebooks",
             ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
         )
-        with jupyter_lab(home / "root", home) as base, sync_playwright() as pw:
+        with jupyter_lab(home / "root", home) as (base, pid), sync_playwright() as pw:
             context = pw.chromium.launch_persistent_context(
                 str(home / "chromium-profile"),
                 executable_path=chromium,
@@ -357,7 +358,7 @@ def lab() -> Iterator[Lab]:
                 viewport={"width": 1400, "height": 1000},
             )
             try:
-                yield Lab(base, context)
+                yield Lab(base, context, pid)
             finally:
                 context.close()
 
@@ -370,6 +371,7 @@ class LessonReport:
     clicked: list[tuple[str, str]] = field(default_factory=list)  # (button, message line after)
     menu_tries: list[int] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    postgres_left: list[str] = field(default_factory=list)  # labs the kernel's exit did not stop
 
     def summary(self, stem: str) -> str:
         times = ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items())
@@ -534,13 +536,25 @@ class LessonPage:
             report.clicked.append((label, after))
             self.assert_no_errors(f"after clicking {label!r}")
 
-    def shut_down(self) -> None:
-        """Close the page and shut the lesson's kernel down, as closing the notebook does."""
+    def shut_down(self) -> list[str]:
+        """Close the page and shut the lesson's kernel down, as closing the notebook does.
+
+        A lesson that started PostgreSQL and did not stop it (it failed half-way) relies on
+        the kernel's exit to stop its servers: returns the lab folders still there after it
+        (and stops their servers, so nothing is left running either way).
+        """
+        kernel_labs = _postgres_labs(self.lab.server_pid) if self.lesson.needs_postgres else []
         with contextlib.suppress(Exception):
             self.page.close()
         for session in _get_json(f"{self.base}/api/sessions") or []:
             if session.get("path") == self.rel.as_posix():
                 _get_json(f"{self.base}/api/sessions/{session['id']}", method="DELETE", timeout=60)
+        left = [str(folder) for folder in kernel_labs if folder.exists()]
+        if left:  # the next lab's start() stops the servers of labs whose Python is gone
+            from replsim.postgres import PgCluster
+
+            PgCluster(standbys=0).start().close()
+        return left
 
 
 def _kernel_message(payload: str | bytes) -> tuple[str, dict] | None:
@@ -629,16 +643,16 @@ def _error_outputs(page) -> list[str]:
     return [t for t in texts if "Traceback" in t or ERROR_LINE.search(t)]
 
 
-def _postgres_labs() -> set[Path]:
-    """Lab folders of ``replsim.postgres`` whose owner process is gone (servers nobody will stop)."""
+def _postgres_labs(server_pid: int) -> list[Path]:
+    """Folders of ``replsim.postgres`` labs started by a kernel of the JupyterLab at ``server_pid``."""
     from replsim import postgres
 
-    left = set()
+    kernels, found = set(_children(server_pid)), []
     for folder in Path(tempfile.gettempdir()).glob(f"{postgres.PREFIX}*"):
         with contextlib.suppress(OSError, ValueError):
-            if not Path(f"/proc/{int((folder / postgres.OWNER_FILE).read_text())}").exists():
-                left.add(folder)
-    return left
+            if int((folder / postgres.OWNER_FILE).read_text()) in kernels:
+                found.append(folder)
+    return found
 
 
 def _require_postgres() -> None:
@@ -693,7 +707,7 @@ def run_lesson(lab: Lab, lesson: Lesson) -> LessonReport:
         with contextlib.suppress(Exception):  # the first failure is the one to report
             lp.shut_down()
         raise
-    lp.shut_down()
+    report.postgres_left = lp.shut_down()
     report.timings["total"] = time.monotonic() - t0
     assert _sha256(lesson.path) == before_hash, f"{lesson.path} changed"
     return report
@@ -706,17 +720,8 @@ def test_lesson_in_a_real_browser(lab: Lab, path: Path) -> None:
     lesson = Lesson.read(path)
     if lesson.needs_postgres:
         _require_postgres()
-    labs_before = _postgres_labs() if lesson.needs_postgres else set()
-    try:
-        report = run_lesson(lab, lesson)
-    finally:
-        left = _postgres_labs() - labs_before if lesson.needs_postgres else set()
-        if left:  # the kernel exited without stopping its servers: the next lab's start() reaps them
-            from replsim.postgres import PgCluster
-
-            with contextlib.suppress(Exception):
-                PgCluster(standbys=0).start().close()
-    assert not left, f"PostgreSQL servers left running after the kernel shut down: {sorted(map(str, left))}"
+    report = run_lesson(lab, lesson)
+    assert not report.postgres_left, f"the kernel's exit left PostgreSQL labs behind: {report.postgres_left}"
     print(report.summary(lesson.stem))
 
 
