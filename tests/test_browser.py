@@ -19,8 +19,9 @@ PostgreSQL servers stop with it, and the test checks that none is left). A scree
 each lesson goes to ``tests/artifacts/browser/<notebook stem>.png``.
 
 A second test measures click-to-redraw time on lesson 1's panel: from the click to the new
-image decoded in the page; it prints the median and 95th percentile and writes them to
-``tests/artifacts/browser/redraw.txt``. No timed assertions.
+image decoded in the page, as served and over an emulated 5 Mbit/s link; it prints the
+median and 95th percentile and writes them to ``tests/artifacts/browser/redraw.txt``. No
+timed assertions.
 
 Needs Chromium (``apt-get install chromium``, or ``REPLSIM_CHROMIUM=/path``) and the
 ``playwright`` Python package; never ``playwright install``. Without them the tests are
