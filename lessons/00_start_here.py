@@ -172,7 +172,7 @@ demo = ControlPanel(Cluster(leader="leader", followers=["follower-1", "follower-
 demo
 
 # %%
-assert demo.cluster.now == 0 and demo.last_error is None  # the panel starts at t = 0, with no error
+assert demo.actions == ["write", "crash", "recover", "advance"] and demo.image.value  # built and drawn
 
 # %% [markdown]
 # <details>
