@@ -58,19 +58,21 @@ ACTIONS: dict[str, ActionBuilder] = {}
 
 
 class PlotSpec(NamedTuple):
-    """How a panel lays out one plot: the function, its share of the width, and margins in inches."""
+    """How a panel lays out one plot: the function, its share of the width, margins in inches, and
+    the name of its argument for a past moment (``"at"`` or ``"until"``; None: it always shows now)."""
 
     draw: PlotMaker
     width: float = 1.0
     left: float = 0.7  # room for the y tick labels and the y label
     right: float = 0.25  # room for a legend placed outside the axes
+    time_arg: str | None = None
 
 
 PLOTS: dict[str, PlotSpec] = {
-    "cluster": PlotSpec(partial(cluster_picture, legend=False), 1.15, 0.1, 0.1),
-    "lag": PlotSpec(lag_plot, 1.25, 0.75, 1.2),
-    "lag seconds": PlotSpec(partial(lag_plot, unit="seconds"), 1.25, 0.75, 1.2),
-    "availability": PlotSpec(availability_plot, 1.25, 0.75, 1.0),
+    "cluster": PlotSpec(partial(cluster_picture, legend=False), 1.15, 0.1, 0.1, "at"),
+    "lag": PlotSpec(lag_plot, 1.25, 0.75, 1.2, "until"),
+    "lag seconds": PlotSpec(partial(lag_plot, unit="seconds"), 1.25, 0.75, 1.2, "until"),
+    "availability": PlotSpec(availability_plot, 1.25, 0.75, 1.0, "until"),
 }
 """Plots a panel can show, by name (a plot function drawing into ``ax=``, and its layout)."""
 
@@ -102,6 +104,8 @@ class ControlPanel(widgets.VBox):
     Built in: write, crash, recover, advance (the default), promote, partition,
     heal, and rate (a writes-per-second slider driving a client of the panel's own).
     ``plots``: names in ``PLOTS`` (or functions taking ``(cluster, ax=...)``, or ``PlotSpec``s), side by side.
+    ``timeline``: a "look back" slider over the experiment so far; the status and the plots then show
+    the moment chosen, rebuilt from the record (nothing is re-run); any action, or "Now", returns to now.
     """
 
     action_builders: Mapping[str, ActionBuilder] = ACTIONS
@@ -115,6 +119,7 @@ class ControlPanel(widgets.VBox):
         *,
         figsize: tuple[float, float] = (9.5, 3.8),
         dpi: float = 80.0,
+        timeline: bool = True,
     ) -> None:
         super().__init__()
         if not isinstance(cluster, Cluster):
@@ -153,8 +158,12 @@ class ControlPanel(widgets.VBox):
         FigureCanvasAgg(self.figure)
         self._axes: list[Axes] | None = None
         self._controls = widgets.VBox()
+        self.at: float | None = None  # the past moment shown, or None for now
+        self._syncing = False
         for action in actions:
             self._build(action)
+        if timeline:
+            self._build_timeline()
         head = [widgets.HTML(f"<h3 style='margin:4px 0'>{html.escape(title)}</h3>")] if title else []
         self.children = [*head, self._controls, self.message, self.status, self.image]
         self._show("Ready: pick an action.", kind="info")
@@ -244,12 +253,60 @@ class ControlPanel(widgets.VBox):
             style={"description_width": "40px"},
         )
 
+    def _build_timeline(self) -> None:
+        slider = widgets.FloatSlider(
+            value=0.0,
+            min=0.0,
+            max=0.0,
+            step=0.1,
+            description="look back",
+            readout_format=".1f",
+            continuous_update=False,
+            style={"description_width": "70px"},
+            layout=widgets.Layout(width="420px"),
+        )
+        self.inputs["look back"] = slider
+        slider.observe(lambda change: None if self._syncing else self.run(self._look_back), names="value")
+        now = _button("Now", "Show the present again")
+        self.buttons["now"] = now
+        now.on_click(lambda _b: self.run(self._back_to_now))
+        self._controls.children = [*self._controls.children, widgets.HBox([slider, now])]
+
+    def _look_back(self) -> str:
+        t = float(self.inputs["look back"].value)
+        if t >= self.cluster.now - 1e-9:
+            return self._back_to_now()
+        self.at = t
+        return (
+            f"Looking back at t = {t:.1f} s (from the record); any action, or Now, "
+            f"returns to t = {self.cluster.now:.1f} s."
+        )
+
+    def _back_to_now(self) -> str:
+        self.at = None
+        return f"Showing now: t = {self.cluster.now:.1f} s."
+
+    def _sync_timeline(self) -> None:
+        """Keep the slider's range at the experiment so far, and on "now" unless looking back."""
+        slider = self.inputs.get("look back")
+        if slider is None:
+            return
+        self._syncing = True
+        try:
+            now = round(self.cluster.now, 1)
+            slider.max = max(now, 0.1)
+            slider.value = now if self.at is None else min(self.at, now)
+        finally:
+            self._syncing = False
+
     # --- running ----------------------------------------------------------
     def run(self, handler: Callable[[], str | None]) -> bool:
         """Run one action: show its message (or why it failed), then redraw. Never raises.
 
-        Returns True if the action succeeded.
+        Returns True if the action succeeded. An action (other than looking back) shows now again.
         """
+        if handler not in (self._look_back, self._back_to_now):
+            self.at = None
         try:
             text = handler()
         except ReplsimError as exc:
@@ -270,6 +327,7 @@ class ControlPanel(widgets.VBox):
     def refresh(self) -> None:
         """Redraw the status line and the figure from the cluster's current state (never raises)."""
         try:
+            self._sync_timeline()
             self.status.value = self._status_html()
             self.image.value = self._render()
         except Exception as exc:
@@ -287,7 +345,8 @@ class ControlPanel(widgets.VBox):
                 _clear_artists(ax)  # keeps the axes and their ticks: much faster than ax.cla()
             else:
                 ax.cla()
-            spec.draw(self.cluster, ax=ax)
+            when = {spec.time_arg: self.at} if spec.time_arg and self.at is not None else {}
+            spec.draw(self.cluster, ax=ax, **when)
         with matplotlib.rc_context(_FAST_TEXT):  # only for this figure; the learner's own plots keep theirs
             fig.canvas.draw()
         return _png(fig.canvas)
@@ -318,15 +377,18 @@ class ControlPanel(widgets.VBox):
 
     def _status_html(self) -> str:
         c = self.cluster
-        leaders = c.leaders()
-        head = f"t = {c.now:.1f} s &nbsp;·&nbsp; leader: <b>{html.escape(c.leader)}</b>"
-        head += f" (epoch {c.node(c.leader).epoch}{'' if c.node(c.leader).up else ', down'})"
+        v = c.view(self.at)
+        leaders = v.leaders()
+        lead = v.nodes[v.leader]
+        head = f"t = {v.time:.1f} s" + (" (looking back)" if self.at is not None else "")
+        head += f" &nbsp;·&nbsp; leader: <b>{html.escape(v.leader)}</b>"
+        head += f" (epoch {lead.epoch}{'' if lead.up else ', down'})"
         if len(leaders) > 1:
             head += f" &nbsp;·&nbsp; <b>split brain</b>: {html.escape(', '.join(leaders))} all lead"
-        if c.network.faulty:
-            head += f" &nbsp;·&nbsp; network: {html.escape(network_faults(c))}"
+        if v.faulty:
+            head += f" &nbsp;·&nbsp; network: {html.escape(network_faults(c, self.at))}"
         cells = "padding:1px 10px 1px 0; text-align:left"
-        header, table = status_table(c.status())  # the same cells as Cluster.table()
+        header, table = status_table(c.status(self.at))  # the same cells as Cluster.table()
         rows = ["<tr>" + "".join(f"<th style='{cells}'>{html.escape(h)}</th>" for h in header) + "</tr>"]
         for row in table:
             rows.append("<tr>" + "".join(f"<td style='{cells}'>{html.escape(v)}</td>" for v in row) + "</tr>")
