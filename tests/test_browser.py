@@ -853,3 +853,44 @@ def test_click_to_redraw_time_in_a_real_browser(lab: Lab) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "redraw.txt").write_text(text)
     print("\n" + text, end="")
+
+
+def test_look_back_slider_in_a_real_browser(lab: Lab) -> None:
+    """Lesson 1's panel: advance, then type a past time into the look-back slider's readout; the
+    status shows that moment (from the record); Now returns to the present."""
+    lesson = Lesson.read(ROOT / "notebooks" / f"{REDRAW_LESSON}.ipynb")
+    lp = LessonPage(lab, lesson)
+    try:
+        lp.open()
+        lp.clear_outputs()
+        lp.run_cells(0, lesson.cells - 1)
+        panel = next(p for cell in lesson.widgets for p in lp.panels(cell) if "Advance" in p.inner_text())
+        panel.evaluate("e => e.scrollIntoView({block: 'start'})")
+        for _ in range(3):  # 3 s of virtual time, 1 s a click (the slider's default)
+            panel.get_by_role("button", name="Advance").click()
+            _wait_kernel_idle(lp.page, lp.base, lp.rel, CLICK_MS)
+        lp.page.wait_for_function("el => el.innerText.includes('t = 3.0 s')", arg=panel.element_handle())
+        readout = panel.locator(".widget-hslider", has_text="look back").locator(".widget-readout")
+        readout.click()
+        lp.page.keyboard.press("Control+A")
+        lp.page.keyboard.type("1.5")
+        lp.page.keyboard.press("Enter")
+        lp.page.wait_for_function(
+            "el => el.innerText.includes('t = 1.5 s (looking back)')",
+            arg=panel.element_handle(),
+            timeout=CLICK_MS,
+        )
+        assert "Looking back at t = 1.5 s" in panel.inner_text()
+        panel.get_by_role("button", name="Now").click()
+        lp.page.wait_for_function(
+            "el => el.innerText.includes('Showing now: t = 3.0 s')",
+            arg=panel.element_handle(),
+            timeout=CLICK_MS,
+        )
+        assert "looking back" not in panel.inner_text()
+        lp.assert_no_errors("after looking back")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            lp.shut_down()
+        raise
+    lp.shut_down()
