@@ -164,8 +164,13 @@ plt.show()
 # The panel below runs the same three nodes. Click **Write**, then **Advance**, and watch the followers'
 # lsn catch up with the leader's in the status line and on the picture.
 #
+# Below the buttons, **look back** is a slider over the experiment so far: drag it to an earlier time and
+# the status and the pictures show that moment, rebuilt from the record of what happened (nothing is run
+# again). Any action, or **Now**, brings you back to the present.
+#
 # **Task.** Make `follower-2` fall exactly **3** entries behind, then bring it back to 0 behind. Which
-# buttons, in which order? What does the message line say when it comes back?
+# buttons, in which order? What does the message line say when it comes back? Then use **look back** to
+# find the moment when it was 3 behind.
 
 # %% tags=["nbval-ignore-output"]
 demo = ControlPanel(Cluster(leader="leader", followers=["follower-1", "follower-2"], delay=0.050, seed=0))
@@ -181,7 +186,8 @@ assert demo.actions == ["write", "crash", "recover", "advance"] and demo.image.v
 # Pick `follower-2` in the node list and click **Crash**; click **Write** three times (each write is one
 # new log entry); **Advance**: the edge to `follower-2` shows 3 behind while `follower-1` is at 0. Then
 # **Recover**: the message says it restarted 3 entries behind and asks its leader for them. **Advance**
-# again: one round trip (100 ms) later it is 0 behind.
+# again: one round trip (100 ms) later it is 0 behind. Drag **look back** to a time between the first
+# Advance and the Recover: the picture shows `follower-2` down and 3 behind again.
 # </details>
 
 # %% [markdown]
