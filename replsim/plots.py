@@ -561,10 +561,12 @@ def bytes_plot(shipped: Sequence[Any], labels: Sequence[str] | None = None) -> F
             label=f"{s.name} ({s.total:,} bytes in all)",
         )
     ax.set_yscale("log")
+    top = max(max(s.sizes) for s in shipped)
+    ax.set_ylim(10, top * 60)  # room for the legend above the bars
     ax.set_xticks(np.arange(n), labels, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("bytes shipped to each follower")
-    ax.grid(axis="y", alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(axis="y", alpha=0.3, which="major")
+    ax.legend(fontsize=8, loc="upper center", ncol=3)
     ax.set_title("The same statements, shipped three ways", fontsize=11, loc="left")
     return fig
 
