@@ -342,9 +342,10 @@ assert panel.cluster.leader == "primary" and panel.last_error is None
 # 1. **Both**, by **1 row** each: item 7's new price was drawn by `random()` three times.
 # 2. **No**: the statement is deterministic, so each node computes the same new stock for the same 99
 #    items.
-# 3. **replica-2**, by 2 more rows (4 in all, the 2 items each side removed): without an `ORDER BY` the
-#    subquery takes the first rows in the order each node keeps them, and only replica-2 keeps them
-#    reversed. replica-1 agrees with the primary by luck of layout, not by guarantee.
+# 3. **replica-2**, by 4 more rows (5 in all): the primary removed items 1 and 2, replica-2 items 999 and
+#    1000, so each lacks two rows the other has. Without an `ORDER BY` the subquery takes the first rows in
+#    the order each node keeps them, and only replica-2 keeps them reversed. replica-1 agrees with the
+#    primary by luck of layout, not by guarantee.
 # 4. SQLite refuses it (`near "LIMIT": syntax error`, in this build): the panel shows the refusal, the
 #    leader's lsn does not move, nothing is shipped.
 # 5. With rows, the followers receive the values the leader produced, so steps 1 and 3 leave **0**
