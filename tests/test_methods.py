@@ -195,3 +195,10 @@ def test_workload_input_is_checked():
         run_statements(c, "INSERT INTO items VALUES (1, 'a', 1, 1)")
     with pytest.raises(ConfigError, match="every must be"):
         run_statements(c, DAY[:1], every=0)
+
+
+def test_divergence_in_the_past_is_for_key_value_stores_only():
+    c = ship(DAY[:2], "row").cluster
+    with pytest.raises(ConfigError, match="compare them now"):
+        c.divergence(at=0.1)
+    assert c.divergence() == {}
