@@ -199,8 +199,8 @@ assert demo.actions == ["write", "crash", "recover", "advance"] and demo.image.v
 # |---|---|---|
 # | 0 | Start here | how the course works (this notebook) |
 # | 1 | [The news anchor](01_news_anchor.ipynb) | one leader takes all writes; followers copy the stream, mistakes included; a follower going dark vs the leader going dark |
-# | 2 | The head chef (being written) | the replication log and positions; catching up, and rebuilding a follower the log no longer covers; a new follower from a snapshot; spreading reads |
-# | 3 | Replication methods (being written) | statement, row and WAL shipping on real SQL, and why shipping statements diverges |
+# | 2 | [The head chef](02_head_chef.ipynb) | the replication log and positions; catching up, and rebuilding a follower the log no longer covers; a new follower from a snapshot; spreading reads |
+# | 3 | [Replication methods](03_replication_methods.ipynb) | statement, row and WAL shipping on real SQL, and why shipping statements diverges |
 # | 4 | Lag and reads (being written) | stale reads; read-your-writes, monotonic and consistent-prefix anomalies found in your history; replicas far away |
 # | 5 | When the anchor falls (being written) | failover: which acknowledged writes a promoted follower never had |
 # | 6 | Split brain (being written) | two leaders after a partition; epochs, fencing and quorum as the cure, and their limits |

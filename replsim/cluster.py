@@ -172,6 +172,10 @@ class Cluster:
         self.history.event(0.0, "start", leader, f"{leader!r} leads epoch 1")
 
     def _add_node(self, name: str, role: str, followers: list[str] | None = None) -> Node:
+        store = self._store()
+        bind = getattr(store, "bind", None)
+        if bind is not None:  # a store that needs its node's name, clock and random stream (SQLite)
+            bind(name, self.sim)
         node = Node(
             name,
             self._host,
@@ -180,7 +184,7 @@ class Cluster:
             followers=followers,
             sync_replicas=self.sync_replicas,
             heartbeat=self.heartbeat_interval,
-            store=self._store(),
+            store=store,
             keep_log=self._keep_log,
             slots=self._slots,
             track=self.history.track(name, State(self.now, role, True, 1, self._leader, False)),
@@ -338,6 +342,15 @@ class Cluster:
             else:
                 op.complete, op.outcome = now, OK
         return op
+
+    def execute(self, sql: str, node: str | None = None) -> Op:
+        """A client next to ``node`` (default: the leader) runs SQL that changes data (SQLite stores).
+
+        Recorded as a write of key ``"sql"``; SQLite's own error (bad SQL) fails it with StoreError.
+        """
+        if not isinstance(sql, str) or not sql.strip():
+            raise ConfigError(f"execute() takes SQL text, got {sql!r}")
+        return self.write("sql", sql, node)
 
     def read(self, key: Any, node: str | None = None) -> Any:
         """A client next to ``node`` (default: the leader) reads ``key``: that node's value, stale or not.

@@ -45,7 +45,7 @@ from PIL import Image as PILImage
 from .cluster import Cluster, status_table
 from .errors import ConfigError, ReplsimError
 from .node import LEADER
-from .plots import availability_plot, cluster_picture, lag_plot, network_faults
+from .plots import availability_plot, cluster_picture, divergence_plot, lag_plot, load_plot, network_faults
 
 if TYPE_CHECKING:
     from .clients import Writer
@@ -725,3 +725,126 @@ class PgPanel(widgets.VBox):
             "<table style='border-collapse:collapse'><tr>" + "</tr><tr>".join(rows) + "</tr></table>"
         )
         return first
+
+
+# --- lessons 2 and 3: a new follower, spreading reads, running SQL ---------------------
+PLOTS["load"] = PlotSpec(load_plot, 1.0, 0.75, 0.2)
+PLOTS["divergent rows"] = PlotSpec(divergence_plot, 1.0, 0.75, 0.2)
+_OWN_PLOTS.update({load_plot, divergence_plot})
+
+
+def _next_name(cluster: Cluster) -> str:
+    """A name for a new follower: the followers' common stem with the next letter or number."""
+    others = [n for n in cluster.names if n != cluster.leader]
+    last = others[-1] if others else "follower-0"
+    stem, tail = last[:-1], last[-1]
+    for _ in range(100):
+        if tail.isdigit():
+            tail = str(int(tail) + 1)
+        elif tail.isalpha() and tail < "Z":
+            tail = chr(ord(tail) + 1)
+        else:
+            stem, tail = last + "-", "1"
+        if stem + tail not in cluster.names:
+            return stem + tail
+    return f"follower-{len(cluster.names)}"
+
+
+@register_action("add follower")
+def _build_add_follower(panel: ControlPanel) -> None:
+    c = panel.cluster
+    name = widgets.Text(value=_next_name(c), description="name", layout=widgets.Layout(width="200px"))
+    name.style.description_width = "40px"
+
+    def add() -> str:
+        new = name.value.strip()
+        c.add_follower(new)
+        for key in ("node", "write_node"):  # the node choosers offer it from now on
+            chooser = panel.inputs.get(key)
+            if isinstance(chooser, widgets.Dropdown):
+                chosen = chooser.value
+                chooser.options = c.names  # this resets the choice: keep the learner's
+                chooser.value = chosen
+        name.value = _next_name(c)
+        lead = c.node(c.leader)
+        if not lead.up:
+            return f"{new} joins, but the leader is down: it gets its copy once the leader is back."
+        return (
+            f"{new} joins: the leader sends a copy of its data at lsn {lead.lsn} (a snapshot), "
+            "then the entries after it. Advance to see it arrive."
+        )
+
+    panel.add_action(
+        "add follower",
+        add,
+        inputs={"new_name": name},
+        button=_button("Add follower", "Add a new follower: a snapshot of the leader, then the log", "info"),
+    )
+
+
+@register_action("spread reads")
+def _build_spread_reads(panel: ControlPanel) -> None:
+    from .clients.readers import Readers
+
+    c = panel.cluster
+    count = widgets.BoundedIntText(
+        value=1, min=0, max=10, description="followers", layout=widgets.Layout(width="150px")
+    )
+    count.style.description_width = "65px"
+    rate = 200.0
+
+    def spread() -> str:
+        followers = [n for n in c.names if n != c.leader and c.node(n).up]
+        k = min(int(count.value), len(followers))
+        nodes = [c.leader, *followers[:k]]
+        readers = getattr(panel, "readers", None)
+        if readers is None:
+            key = _last_key(c)
+            if key not in c._written:  # a read needs a key some write created
+                c.write(key, "first")
+            panel.readers = Readers(c, rate, nodes, key=key, name="panel-readers")
+        else:
+            readers.spread(nodes)
+        share = 100 / len(nodes)
+        return (
+            f"Clients now send {rate:g} reads/s in turn to {', '.join(nodes)}: about {share:.0f}% each. "
+            "Advance to see the load."
+        )
+
+    panel.add_action(
+        "spread reads",
+        spread,
+        inputs={"read_followers": count},
+        button=_button("Spread reads", "Send the clients' reads to the leader and this many followers"),
+    )
+
+
+@register_action("sql")
+def _build_sql(panel: ControlPanel) -> None:
+    c = panel.cluster
+    text = widgets.Text(
+        value="UPDATE items SET price = price + abs(random() % 100) WHERE id = 7",
+        description="SQL",
+        layout=widgets.Layout(width="560px"),
+    )
+    text.style.description_width = "40px"
+
+    def run() -> str:
+        sql = text.value.strip()
+        if not sql:
+            raise ConfigError("type a statement that changes data (for example: UPDATE items SET ...)")
+        op = c.execute(sql)
+        entry = c.node(c.leader).log[op.lsn]
+        return (
+            f"{c.leader} ran it (lsn {op.lsn}) and logged {type(entry.change).__name__} "
+            f"of {entry.size:,} bytes for each follower. Advance, then compare the rows."
+        )
+
+    panel.add_action(
+        "sql",
+        run,
+        inputs={"sql": text},
+        button=_button(
+            "Run on leader", "Run this SQL on the leader; it ships it the cluster's way", "primary"
+        ),
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ConfigError
 from .measures import values_at
 from .record import OK, PENDING, History, Op
 
@@ -36,6 +37,11 @@ def divergence(
     With ``at``, the nodes' data at that time, rebuilt from ``history`` (key-value stores).
     """
     names = list(nodes) if names is None else names
+    if at is not None and not all(isinstance(getattr(nodes[n].store, "data", None), dict) for n in names):
+        raise ConfigError(
+            "divergence(at=...) rebuilds past data from key-value changes; these nodes hold another "
+            "kind of store (SQL): compare them now, with divergence()"
+        )
     if at is None:
         tables = {n: _items(nodes[n].store) for n in names}
     else:

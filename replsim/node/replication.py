@@ -88,6 +88,8 @@ class Node:
         self.epoch = 1
         self.log = Log()
         self.store: Store = store if store is not None else KVStore()
+        # a store whose log records something other than the client's change (rows, pages) runs it
+        self._execute = getattr(self.store, "execute", None)
         self.base_snapshot = self.store.snapshot()  # the store as it was at the log's base
         self.up = True
         self.broken: str | None = None  # why replication stopped here (an error applying a change)
@@ -176,7 +178,10 @@ class Node:
             self.check_writable(change)
         store = self.store
         try:
-            store.apply(change)
+            if self._execute is None:
+                store.apply(change)
+            else:
+                change = self._execute(change)
         except ReplsimError:
             raise
         except Exception as exc:  # the store refused it (bad SQL, ...): the client gets its error
@@ -241,7 +246,13 @@ class Node:
 
     def _answer_read(self, src: str, op: int, key: Any) -> None:
         if self.up:  # a node that crashed meanwhile never answers
-            answer = (self.name, op, "ok", self.store.read(key), self.log.last_lsn, self.epoch, None)
+            try:
+                value = self.store.read(key)
+            except Exception as exc:  # the store refused the query (bad SQL): the client gets its error
+                why = f"{self.name!r} refused the read: {type(exc).__name__}: {exc}"
+                self.send(src, "reply", (self.name, op, "fail", None, None, None, why), HEADER)
+                return
+            answer = (self.name, op, "ok", value, self.log.last_lsn, self.epoch, None)
             self.send(src, "reply", answer, HEADER)
 
     def _release_reads(self) -> None:
