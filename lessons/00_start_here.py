@@ -206,7 +206,7 @@ assert demo.actions == ["write", "crash", "recover", "advance"] and demo.image.v
 # | 6 | Split brain (being written) | two leaders after a partition; epochs, fencing and quorum as the cure, and their limits |
 # | 7 | Sync vs async (being written) | write latency against writes lost at failover |
 # | 8 | [Lab: real PostgreSQL](08_real_postgresql.ipynb) | a real primary and standbys on your machine: lag, a refused write, promotion, a new timeline, split brain and `pg_rewind` |
-# | 9 | Recap and quiz (being written) | predict, then run, on the course's main ideas |
+# | 9 | [Recap and quiz](09_recap_quiz.ipynb) | five predict-then-run questions on fresh scenarios, checked; a scenario of your own |
 #
 # Lessons build on each other; take them in order if you are new to replication.
 
