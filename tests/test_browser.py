@@ -855,6 +855,20 @@ def test_click_to_redraw_time_in_a_real_browser(lab: Lab) -> None:
     print("\n" + text, end="")
 
 
+def _wait_for_text(lp: LessonPage, panel, text: str) -> None:
+    """Wait until the panel shows ``text``; on a timeout, say what it showed and keep a screenshot."""
+    try:
+        lp.page.wait_for_function(
+            "([el, text]) => el.innerText.includes(text)",
+            arg=[panel.element_handle(), text],
+            timeout=CLICK_MS,
+        )
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        lp.page.screenshot(path=str(ARTIFACTS / "look_back_failure.png"))
+        raise AssertionError(f"the panel never showed {text!r}; it shows:\n{panel.inner_text()}") from None
+
+
 def test_look_back_slider_in_a_real_browser(lab: Lab) -> None:
     """Lesson 1's panel: advance, then type a past time into the look-back slider's readout; the
     status shows that moment (from the record); Now returns to the present."""
@@ -869,24 +883,18 @@ def test_look_back_slider_in_a_real_browser(lab: Lab) -> None:
         for _ in range(3):  # 3 s of virtual time, 1 s a click (the slider's default)
             panel.get_by_role("button", name="Advance").click()
             _wait_kernel_idle(lp.page, lp.base, lp.rel, CLICK_MS)
-        lp.page.wait_for_function("el => el.innerText.includes('t = 3.0 s')", arg=panel.element_handle())
+        _wait_for_text(lp, panel, "t = 3.0 s")
         readout = panel.locator(".widget-hslider", has_text="look back").locator(".widget-readout")
         readout.click()
         lp.page.keyboard.press("Control+A")
         lp.page.keyboard.type("1.5")
         lp.page.keyboard.press("Enter")
-        lp.page.wait_for_function(
-            "el => el.innerText.includes('t = 1.5 s (looking back)')",
-            arg=panel.element_handle(),
-            timeout=CLICK_MS,
-        )
+        lp.page.keyboard.press("Tab")  # leave the readout, so that nothing re-sends its text later
+        _wait_for_text(lp, panel, "t = 1.5 s (looking back)")
+        _wait_kernel_idle(lp.page, lp.base, lp.rel, CLICK_MS)
         assert "Looking back at t = 1.5 s" in panel.inner_text()
         panel.get_by_role("button", name="Now").click()
-        lp.page.wait_for_function(
-            "el => el.innerText.includes('Showing now: t = 3.0 s')",
-            arg=panel.element_handle(),
-            timeout=CLICK_MS,
-        )
+        _wait_for_text(lp, panel, "Showing now: t = 3.0 s")
         assert "looking back" not in panel.inner_text()
         lp.assert_no_errors("after looking back")
     except BaseException:
