@@ -191,14 +191,16 @@ class First(CommitPolicy):
         self._heard: dict[str, float] = {}
         self._epoch = node.epoch
         self._since = node.sim.now
+        self._sim = node.sim
         self._timer = node.sim.timer(self._recheck)
         _listen(node, self._hear, before=True)
 
     def _hear(self, src: str, epoch: int) -> None:
-        node = self.node
-        if node is not None and epoch == node.epoch:
-            self._fresh(node)
-            self._heard[src] = node.sim.now
+        if epoch != self._epoch:
+            self._fresh(self.node)  # type: ignore[arg-type]
+            if epoch != self._epoch:
+                return  # about another epoch: not streaming from us
+        self._heard[src] = self._sim.now
 
     def _fresh(self, node: Node) -> None:
         if node.epoch != self._epoch:  # leading a new epoch: nobody heard from yet
@@ -223,7 +225,9 @@ class First(CommitPolicy):
             return 0
         if node.pending:  # look again when one of them would stop counting as connected
             due = min(self._heard.get(n, self._since) for n in sync) + self.timeout
-            self._timer.set(max(due - node.sim.now, 0.0))
+            timer = self._timer
+            if not timer.armed or timer.due > due:  # an early look re-arms it for later
+                timer.set(max(due - node.sim.now, 0.0))
         return min(stage_position(node, f, self.stage) for f in sync)
 
     def _recheck(self) -> None:
