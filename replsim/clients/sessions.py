@@ -9,15 +9,19 @@ saw. Random choices come from each client's own seeded stream.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from ..engine.sim import check_time
 from ..errors import ConfigError
+from ..history.anomalies import count, find_anomalies
 from .policies import ReadPolicy
 from .workload import check_key
 
 if TYPE_CHECKING:
+    from ..cluster import Cluster
     from ..history.record import Op
     from .client import Client
 
@@ -84,4 +88,43 @@ class Sessions:
             self.cluster.sim.schedule(delay, self._next, client)
 
 
-__all__ = ["Sessions"]
+def read_stats(ops: Iterable[Op], leader: str | None = None) -> dict[str, float]:
+    """Reads answered: how many, mean and 99th-percentile latency (ms), share (%) the leader served."""
+    reads = [o for o in ops if o.kind == "read" and o.outcome == "ok" and o.complete is not None]
+    lat = np.array([o.complete - o.invoke for o in reads]) * 1000 if reads else np.zeros(1)
+    on_leader = sum(o.node == leader for o in reads) if leader is not None else 0
+    return {
+        "reads": len(reads),
+        "mean ms": float(lat.mean()),
+        "p99 ms": float(np.percentile(lat, 99)),
+        "on leader %": 100.0 * on_leader / max(len(reads), 1),
+    }
+
+
+def compare(
+    make_cluster: Callable[[], Cluster],
+    make_clients: Callable[[Cluster], Sequence[Client]],
+    policies: Mapping[str, Callable[[], ReadPolicy]],
+    **settings: Any,
+) -> list[dict[str, Any]]:
+    """The same workload (same seed, same clients) under each policy: one row per policy with the
+    anomalies found (``counts``, ``anomalies``) and the reads' latency (see :func:`read_stats`).
+
+    ``settings`` go to :class:`Sessions` (``keys``, ``writes``, ``think``, ``until``).
+    """
+    rows = []
+    for name, make in policies.items():
+        cluster = make_cluster()
+        clients = make_clients(cluster)
+        s = Sessions(clients, make(), **settings)
+        cluster.run(until=s.until + 2.0)  # and let the last answers arrive
+        ops = s.ops
+        found = find_anomalies(ops)
+        rows.append(
+            {"policy": name, "counts": count(found), "anomalies": found, "ops": ops}
+            | read_stats(ops, cluster.leader)
+        )
+    return rows
+
+
+__all__ = ["Sessions", "read_stats", "compare"]

@@ -49,6 +49,7 @@ class Anomaly(NamedTuple):
     client: str | None
     ops: tuple[Op, ...]
     detail: str
+    stale_by: float = 0.0  # a stale read: how long before it began the first write it missed was acknowledged
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.client}): {self.detail}"
@@ -137,6 +138,7 @@ def stale_reads(ops: Iterable[Op]) -> list[Anomaly]:
                 (first, r),
                 f"read {_name(seen[0], r.key)} at {_t(r.invoke)}, but {r.key}={newest.value!r} "
                 f"(lsn {newest.lsn}) was acknowledged by then; stale by {r.invoke - first.complete:.3f} s",
+                r.invoke - first.complete,
             )
         )
         mine = [w for w in newer if w.client is not None and w.client == r.client]
