@@ -1,13 +1,20 @@
-"""The control panels of lessons 4 and 7, built on :class:`~replsim.widgets.ControlPanel`.
+"""The panel actions of lessons 4 and 7, for :class:`~replsim.widgets.ControlPanel`.
 
-- :class:`ReadsPanel`: users in four cities; pick one and a read policy, write, read,
-  advance time in small steps. Under the buttons, the panel names each anomaly the
-  checkers find in the users' histories.
-- :class:`CommitPanel`: a primary and three standbys; pick a commit mode, write (by
-  hand or at a steady rate), crash and recover standbys, fail over to the most
-  up-to-date standby; under the buttons, the writes waiting and those lost.
+Importing this module registers them (``register_action``):
 
-Like every panel, an action never raises: a refusal shows as "Refused: ...".
+- ``"reads"`` (lesson 4): users in every city of the cluster (``replsim.geo``); pick one and
+  a read policy, then **Write** (a new value, to the leader) or **Read** (where the policy
+  says). A box under the buttons shows the latest answers and names each anomaly the
+  checkers find in the users' histories. ``"advance ms"``: let a few milliseconds pass.
+- ``"commit"`` (lesson 7): choose what a commit waits for (``COMMIT_MODES``); a box counts the
+  writes acknowledged, waiting, of unknown outcome, and lost. ``"failover"``: crash the
+  leader and promote the most up-to-date standby.
+
+Use::
+
+    ControlPanel(reads_world(), actions=("reads", "advance ms", "rate"), plots=("cluster", "lag seconds"))
+    ControlPanel(commit_world(), actions=("commit", "write", "failover", "advance"),
+                 plots=("cluster", ACK_PLOT))
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from .geo import city_clients, geo_cluster
 from .history.anomalies import count, find_anomalies
 from .node.commit import First
 from .sweep import MODES, STANDBYS, best_standby, scenario
-from .widgets import PLOTS, ControlPanel, PlotSpec, _button
+from .widgets import ControlPanel, PlotSpec, _button, register_action
 
 _BOX = "font-size:90%; line-height:1.35; margin:4px 0; padding:4px 8px; border-left:3px solid #999999"
 
@@ -55,56 +62,61 @@ def _advance(panel: ControlPanel, name: str, slider: widgets.FloatSlider, tip: s
     panel.add_action(name, advance, inputs={"seconds": slider}, button=_button("Advance", tip))
 
 
-def _findings_box(panel: ControlPanel) -> widgets.HTML:
+def reads_world(seed: int = 4) -> Cluster:
+    """Lesson 4's panel cluster: the four cities of ``replsim.geo``, with links that wobble (2 ms jitter)."""
+    return geo_cluster(seed=seed, jitter=0.002)
+
+
+def anomalies(panel: ControlPanel) -> list:
+    """Every anomaly the checkers find in the histories of a panel's users (and of its steady writer)."""
+    names = {u.name for u in panel.users.values()}  # type: ignore[attr-defined]
+    return find_anomalies(o for o in panel.cluster.history.ops if o.client in names or o.client is None)
+
+
+def _reads_html(panel: ControlPanel) -> str:
+    try:
+        found = anomalies(panel)
+    except ReplsimError as exc:
+        return f"<div style='{_BOX}'>The checkers cannot judge these reads: {html.escape(str(exc))}</div>"
+    users = panel.users.values()  # type: ignore[attr-defined]
+    reads = sorted(
+        (o for u in users for o in u.ops if o.kind == "read" and o.outcome == "ok"), key=lambda o: o.complete
+    )
+    lines = [
+        f"{html.escape(o.client)} read {html.escape(str(o.key))} = {html.escape(repr(o.value))} "
+        f"from {html.escape(o.node)} in {(o.complete - o.invoke) * 1000:.0f} ms"
+        for o in reads[-3:]
+    ]
+    n = count(found)
+    summary = ", ".join(f"{v} {k}{'s' if v != 1 else ''}" for k, v in n.items() if v) or "none"
+    lines.append(f"<b>Anomalies found in the users' histories:</b> {html.escape(summary)}")
+    for a in found[-4:]:
+        lines.append(
+            f"&bull; <b>{html.escape(a.kind)}</b> ({html.escape(str(a.client))}): {html.escape(a.detail)}"
+        )
+    return f"<div style='{_BOX}'>" + "<br>".join(lines) + "</div>"
+
+
+def _findings(panel: ControlPanel, draw: Any) -> widgets.HTML:
+    """A box under the panel's buttons, redrawn by ``draw(panel)`` after every action."""
     box = widgets.HTML()
     panel._controls.children = [*panel._controls.children, box]
+    redraw = panel.refresh
+
+    def refresh() -> None:
+        redraw()
+        try:
+            box.value = draw(panel)
+        except Exception as exc:  # like the figure: never raise into the kernel
+            why = html.escape(f"{type(exc).__name__}: {exc}")
+            box.value = f"<div style='{_BOX}'>Unexpected error: {why}</div>"
+
+    panel.refresh = refresh  # type: ignore[method-assign]
+    panel.findings = box  # type: ignore[attr-defined]
     return box
 
 
-class ReadsPanel(ControlPanel):
-    """Lesson 4: users in four cities write to the leader and read under a read policy (see the module)."""
-
-    def __init__(self, cluster: Cluster | None = None, *, seed: int = 4, **settings: Any) -> None:
-        if cluster is None:
-            cluster = geo_cluster(seed=seed, jitter=0.004)
-        settings.setdefault("plots", ("cluster", "lag seconds"))
-        super().__init__(cluster, actions=(_build_reads, _build_reads_step, "rate"), **settings)
-
-    def refresh(self) -> None:
-        """Redraw, and name the anomalies found so far."""
-        super().refresh()
-        box = getattr(self, "findings", None)
-        if box is not None:
-            box.value = self._findings_html()
-
-    def anomalies(self) -> list:
-        """Every anomaly the checkers find in the users' histories so far."""
-        names = {u.name for u in self.users.values()}
-        return find_anomalies(o for o in self.cluster.history.ops if o.client in names or o.client is None)
-
-    def _findings_html(self) -> str:
-        try:
-            found = self.anomalies()
-        except ReplsimError as exc:
-            return f"<div style='{_BOX}'>The checkers cannot judge these reads: {html.escape(str(exc))}</div>"
-        reads = [o for u in self.users.values() for o in u.ops if o.kind == "read" and o.outcome == "ok"]
-        reads.sort(key=lambda o: o.complete)
-        lines = []
-        for o in reads[-3:]:
-            lines.append(
-                f"{html.escape(o.client)} read {html.escape(str(o.key))} = {html.escape(repr(o.value))} "
-                f"from {html.escape(o.node)} in {(o.complete - o.invoke) * 1000:.0f} ms"
-            )
-        n = count(found)
-        summary = ", ".join(f"{v} {k}{'s' if v != 1 else ''}" for k, v in n.items() if v) or "none"
-        lines.append(f"<b>Anomalies found in the users' histories:</b> {html.escape(summary)}")
-        for a in found[-4:]:
-            lines.append(
-                f"&bull; <b>{html.escape(a.kind)}</b> ({html.escape(str(a.client))}): {html.escape(a.detail)}"
-            )
-        return f"<div style='{_BOX}'>" + "<br>".join(lines) + "</div>"
-
-
+@register_action("reads")
 def _build_reads(panel: ControlPanel) -> None:
     c = panel.cluster
     panel.users = city_clients(c)  # type: ignore[attr-defined]
@@ -157,57 +169,53 @@ def _build_reads(panel: ControlPanel) -> None:
     panel.add_action(
         "read", read, row="reads", button=_button("Read", "The chosen user reads the key as the policy says")
     )
-    panel.findings = _findings_box(panel)  # type: ignore[attr-defined]
+    _findings(panel, _reads_html)
 
 
-def _build_reads_step(panel: ControlPanel) -> None:
+@register_action("advance ms")
+def _build_step(panel: ControlPanel) -> None:
     _advance(
         panel, "advance", _slider(0.05, 0.005, 2.0, 0.005), "Let the chosen time pass (a few ms is enough)"
     )
 
 
-class CommitPanel(ControlPanel):
-    """Lesson 7: a primary and three standbys; choose what a commit waits for (see the module)."""
-
-    MODES = {**MODES, "FIRST 1 (standby-1) alone": lambda: First(1, ["standby-1"])}
-    """The commit modes to choose from: the sweep's, and a synchronous standby with no stand-in."""
-
-    def __init__(self, cluster: Cluster | None = None, *, seed: int = 7, **settings: Any) -> None:
-        if cluster is None:
-            cluster = scenario(seed)
-        ack = PlotSpec(partial(acknowledged_plot, waiting=False, bin_seconds=0.5), 1.25, 0.75, 1.6)
-        settings.setdefault("plots", (PLOTS["cluster"], ack))
-        actions = (_build_commit, "write", "crash", "recover", _build_failover, "rate", "advance")
-        super().__init__(cluster, actions=actions, **settings)
-
-    def refresh(self) -> None:
-        """Redraw, and count the writes waiting and lost."""
-        super().refresh()
-        box = getattr(self, "findings", None)
-        if box is not None:
-            box.value = self._findings_html()
-
-    def _findings_html(self) -> str:
-        c = self.cluster
-        writes = c.history.writes()
-        acked = sum(o.outcome == "ok" for o in writes)
-        waiting = sum(o.outcome == "pending" for o in writes)
-        lost = c.lost_writes()
-        policy = c.node(c.leader).commit
-        lines = [
-            f"Commit: <b>{html.escape(policy.describe() if policy else 'asynchronous')}</b> &nbsp;·&nbsp; "
-            f"writes acknowledged: {acked} &nbsp;·&nbsp; waiting for confirmations: {waiting} &nbsp;·&nbsp; "
-            f"<b>acknowledged writes lost: {len(lost)}</b>"
-        ]
-        if lost:
-            shown = ", ".join(f"{o.key}={o.value!r} (lsn {o.lsn})" for o in lost[-5:])
-            lines.append(f"lost, the newest: {html.escape(shown)}")
-        return f"<div style='{_BOX}'>" + "<br>".join(lines) + "</div>"
+COMMIT_MODES = {**MODES, "FIRST 1 (standby-1) alone": lambda: First(1, ["standby-1"], timeout=2.0)}
+"""Lesson 7's panel choices: the sweep's commit modes, and a synchronous standby with no stand-in."""
 
 
+def commit_world(seed: int = 7) -> Cluster:
+    """Lesson 7's panel cluster: the sweep's primary and three standbys (``replsim.sweep.scenario``)."""
+    return scenario(seed)
+
+
+ACK_PLOT = PlotSpec(partial(acknowledged_plot, waiting=False, bin_seconds=0.5), 1.25, 0.75, 1.6)
+"""The acknowledged-writes plot, laid out for a panel."""
+
+
+def _commit_html(panel: ControlPanel) -> str:
+    c = panel.cluster
+    writes = c.history.writes()
+    acked = sum(o.outcome == "ok" for o in writes)
+    waiting = sum(o.outcome == "pending" for o in writes)
+    unknown = sum(o.outcome == "info" for o in writes)
+    lost = c.lost_writes()
+    policy = c.node(c.leader).commit
+    lines = [
+        f"Commit: <b>{html.escape(policy.describe() if policy else 'asynchronous')}</b> &nbsp;·&nbsp; "
+        f"writes acknowledged: {acked} &nbsp;·&nbsp; waiting for confirmations: {waiting} &nbsp;·&nbsp; "
+        f"outcome unknown (their leader crashed first): {unknown} &nbsp;·&nbsp; "
+        f"<b>acknowledged writes lost: {len(lost)}</b>"
+    ]
+    if lost:
+        shown = ", ".join(f"{o.key}={o.value!r} (lsn {o.lsn})" for o in lost[-5:])
+        lines.append(f"lost, the newest: {html.escape(shown)}")
+    return f"<div style='{_BOX}'>" + "<br>".join(lines) + "</div>"
+
+
+@register_action("commit")
 def _build_commit(panel: ControlPanel) -> None:
     c = panel.cluster
-    modes = CommitPanel.MODES
+    modes = COMMIT_MODES
     mode = widgets.Dropdown(
         options=list(modes),
         value="async",
@@ -221,10 +229,11 @@ def _build_commit(panel: ControlPanel) -> None:
         return f"Commits now wait for: {c.node(c.leader).commit.describe()}."
 
     panel.add_action("commit", choose, inputs={"commit": mode}, live=True)
-    panel.findings = _findings_box(panel)  # type: ignore[attr-defined]
+    _findings(panel, _commit_html)
     c.set_commit(modes[mode.value]())
 
 
+@register_action("failover")
 def _build_failover(panel: ControlPanel) -> None:
     c = panel.cluster
 
@@ -255,4 +264,4 @@ def _build_failover(panel: ControlPanel) -> None:
     )
 
 
-__all__ = ["ReadsPanel", "CommitPanel", "STANDBYS"]
+__all__ = ["reads_world", "commit_world", "anomalies", "COMMIT_MODES", "ACK_PLOT", "STANDBYS"]

@@ -30,13 +30,14 @@ STANDBYS = ("standby-1", "standby-2", "standby-3")
 MODES: dict[str, Callable[[], CommitPolicy]] = {
     "async": Async,
     "semi-sync": lambda: SemiSync(1, timeout=0.3),
-    "FIRST 1, remote_write": lambda: First(1, list(STANDBYS), stage="received"),
-    "FIRST 1, on": lambda: First(1, list(STANDBYS), stage="flushed"),
-    "FIRST 1, remote_apply": lambda: First(1, list(STANDBYS), stage="applied"),
+    "FIRST 1, remote_write": lambda: First(1, list(STANDBYS), stage="received", timeout=2.0),
+    "FIRST 1, on": lambda: First(1, list(STANDBYS), stage="flushed", timeout=2.0),
+    "FIRST 1, remote_apply": lambda: First(1, list(STANDBYS), stage="applied", timeout=2.0),
     "ANY 2, on": lambda: Quorum(2, list(STANDBYS), stage="flushed"),
 }
-"""The commit modes compared: the name, and a function making the policy. Semi-sync's timeout
-is 0.3 s here (MySQL's default is 10 s), so that it fires within the runs' short network faults."""
+"""The commit modes compared: the name, and a function making the policy. The timeouts are short,
+to fit the runs: semi-sync waits 0.3 s (MySQL's ``rpl_semi_sync_source_timeout`` is 10 s by default),
+and a silent standby stops counting as connected after 2 s (``wal_sender_timeout``: 60 s)."""
 
 RATE = 200.0  # writes per second, on average
 
