@@ -115,6 +115,22 @@ def test_first_k_waits_for_a_dead_standby_until_it_counts_as_disconnected():
     assert stuck.outcome == "ok"
 
 
+def test_a_returning_standby_counts_again_only_once_it_has_caught_up():
+    c = staged(First(1, ["s1", "s2"], timeout=1.0))
+    c.start_writes(rate=100)
+    c.crash("s1")
+    c.advance(3.0)  # s2 stood in after 1 s
+    c.recover("s1")  # 3 s behind: it catches up while s2 stays synchronous
+    lead = c.node("p")
+    c.advance(0.003)
+    assert lead.commit.candidates(lead) == ["s2"]
+    c.advance(1.0)
+    assert lead.commit.candidates(lead) == ["s1"]
+    late = [o for o in c.history.writes() if o.invoke > 3.5]
+    assert all(o.complete is not None for o in late if o.invoke < c.now - 0.03)  # only the newest wait
+    assert max(o.complete - o.invoke for o in late if o.complete is not None) < 0.03  # no pause
+
+
 def test_first_k_follows_a_slow_standby_while_any_k_takes_the_fastest():
     results = {}
     for policy in (First(1, ["slow", "fast"]), Quorum(1, ["slow", "fast"])):

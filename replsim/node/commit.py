@@ -11,10 +11,11 @@ used while it leads. Without one, ``sync_replicas`` decides (0: asynchronous).
   the leader stops waiting and acknowledges writes asynchronously, until a replica has
   caught up with the write that timed out.
 - :class:`First`: PostgreSQL's ``synchronous_standby_names = 'FIRST k (s1, s2, ...)'``.
-  The first ``k`` listed standbys that are connected are synchronous; the others wait
-  their turn. A standby the leader has not heard from for ``timeout`` seconds
+  The first ``k`` listed standbys that are connected and streaming are synchronous; the
+  others wait their turn. A standby the leader has not heard from for ``timeout`` seconds
   (``wal_sender_timeout``, 60 s by default) is not connected, and the next one in the
-  list takes its place. With fewer than ``k`` connected, writes wait.
+  list takes its place; when it is heard from again it counts once it has caught up
+  (PostgreSQL's ``catchup`` state, then ``streaming``). With fewer than ``k``, writes wait.
 - :class:`Quorum`: ``ANY k (s1, s2, ...)``: any ``k`` of the listed standbys.
 
 ``stage`` says what a confirmation means (PostgreSQL's ``synchronous_commit``):
@@ -189,6 +190,7 @@ class First(CommitPolicy):
 
     def _start(self, node: Node) -> None:
         self._heard: dict[str, float] = {}
+        self._behind: set[str] = set()  # went silent: they count again once caught up
         self._epoch = node.epoch
         self._since = node.sim.now
         self._sim = node.sim
@@ -204,17 +206,27 @@ class First(CommitPolicy):
 
     def _fresh(self, node: Node) -> None:
         if node.epoch != self._epoch:  # leading a new epoch: nobody heard from yet
-            self._epoch, self._since, self._heard = node.epoch, node.sim.now, {}
+            self._epoch, self._since, self._heard, self._behind = node.epoch, node.sim.now, {}, set()
 
     def connected(self, node: Node) -> list[str]:
-        """The listed standbys heard from within ``timeout`` (all of them, early in a leadership)."""
+        """The listed standbys connected and streaming: heard from within ``timeout`` (all, early in a
+        leadership), and, if one went silent before, caught up since (it has received every write waiting)."""
         self._fresh(node)
         now = node.sim.now
-        return [
-            n
-            for n in self.names
-            if n != node.name and now - self._heard.get(n, self._since) < self.timeout - _EPS
-        ]
+        out = []
+        for n in self.names:
+            if n == node.name:
+                continue
+            if now - self._heard.get(n, self._since) >= self.timeout - _EPS:
+                self._behind.add(n)
+                continue
+            if n in self._behind:
+                target = node.pending[0][0] if node.pending else node.log.last_lsn
+                if stage_position(node, n, "received") < target:
+                    continue  # still catching up
+                self._behind.discard(n)
+            out.append(n)
+        return out
 
     def candidates(self, node: Node) -> list[str]:
         return self.connected(node)[: self.k]

@@ -33,6 +33,7 @@ class Stages:
         self.apply_time = 0.0  # seconds to apply one entry (one at a time)
         self._inbox: deque[tuple] = deque()  # appends received, not yet applied
         self._tail: int | None = None  # last lsn received in this leader's stream (None: unknown)
+        self._top = 0  # the highest lsn waiting in the inbox
         self._flush_due = self._apply_due = 0.0
 
     def set_stages(self, flush: float = 0.0, apply: float = 0.0) -> None:
@@ -92,9 +93,16 @@ class Stages:
             sim.schedule(due - now, self._flushed, src, epoch, last)
         elif not (ours and not entries):  # a heartbeat of our stream changes nothing we know
             self._tail = None  # known again once the inbox is empty
+        # only entries beyond those already held or waiting take time to apply (a resend repeats some)
+        top = self._top if inbox else self.log.last_lsn
+        fresh = len(entries) if not ours else sum(e.lsn > top for e in entries)
+        if entries and entries[-1].lsn > top:
+            self._top = entries[-1].lsn
+        elif not inbox:
+            self._top = top
         msg = (src, epoch, prev_lsn, prev_epoch, entries, history)
         inbox.append(msg)
-        self._apply_due = done = max(due, self._apply_due, now) + self.apply_time * len(entries)
+        self._apply_due = done = max(due, self._apply_due, now) + self.apply_time * fresh
         sim.schedule(done - now, self._apply_next, msg)
 
     def _flushed(self, src: str, epoch: int, lsn: int) -> None:
