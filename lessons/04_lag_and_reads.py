@@ -46,7 +46,7 @@ import numpy as np
 
 from replsim import Cluster
 from replsim.clients.policies import AnyReplica, Leader, LeaderAfterWrite, Nearest, Sticky, WaitForPosition
-from replsim.clients.sessions import compare
+from replsim.clients.sessions import compare, one_key
 from replsim.figures import geo_read_plot, policy_plot
 from replsim.geo import RTT_MS, SOURCES, city_clients, geo_cluster
 from replsim.history.anomalies import find_anomalies
@@ -160,7 +160,9 @@ by_city = {}
 for city in CITY_ORDER:
     row = {}
     for run in runs:
-        mine = [o for o in run["ops"] if o.client == f"{city} user" and o.kind == "read" and o.outcome == "ok"]
+        mine = [
+            o for o in run["ops"] if o.client == f"{city} user" and o.kind == "read" and o.outcome == "ok"
+        ]
         row[f"{run['policy']} ms"] = 1000 * np.mean([o.complete - o.invoke for o in mine])
         if run["policy"] == "nearest":
             stale = [a for a in run["anomalies"] if a.kind == "stale read" and a.client == f"{city} user"]
@@ -201,7 +203,13 @@ window_ms = round((london_has_it - w.complete) * 1000, 1)
 print(f"acknowledged at {w.complete * 1000:.1f} ms; London holds it from {london_has_it * 1000:.1f} ms")
 
 # %%
-check_prediction(my_prediction, window_ms, "London shows the old value for {} ms after the acknowledgement", unit=" ms", tolerance=1)
+check_prediction(
+    my_prediction,
+    window_ms,
+    "London shows the old value for {} ms after the acknowledgement",
+    unit=" ms",
+    tolerance=1,
+)
 assert window_ms == 64.5
 
 # %% [markdown]
@@ -228,7 +236,9 @@ assert window_ms == 64.5
 # %%
 app = Cluster(leader="primary", followers=["replica-1", "replica-2"], delay=0.005, seed=4)
 app.set_link("primary", "replica-2", delay=0.080)
-people = {n: app.client(n, delays={node: 0.001 for node in app.names}) for n in ["alice", "bob", "carol", "dave"]}
+people = {
+    n: app.client(n, delays={node: 0.001 for node in app.names}) for n in ["alice", "bob", "carol", "dave"]
+}
 people["alice"].write("alice's bio", "loves tea")
 app.advance(0.01)
 people["alice"].read("alice's bio", node="replica-2")
@@ -304,19 +314,12 @@ print(check(history))
 # Now five clients, 300 operations on one key, against a leader with two asynchronous followers. First
 # every read goes to the leader, then the same workload reads from the followers:
 
+
 # %%
-def five_clients(read_from, seed=3):
-    cl = Cluster(leader="L", followers=["F1", "F2"], delay=0.02, jitter=0.01, seed=seed)
+def five_clients(read_from):
+    cl = Cluster(leader="L", followers=["F1", "F2"], delay=0.02, jitter=0.01, seed=3)
     sessions = [cl.client(f"c{i}", near=n) for i, n in enumerate(["L", "F1", "F2", "L", "F1"])]
-    rng = cl.sim.stream("lesson-4 workload")
-    for i in range(300):
-        who = rng.choice(sessions)
-        if rng.random() < 0.4:
-            who.write("x", i)
-        else:
-            who.read("x", node="L" if read_from == "leader" else rng.choice(["F1", "F2"]))
-        cl.advance(rng.uniform(0, 0.03))
-    cl.advance(2)
+    one_key(cl, sessions, ["L"] if read_from == "leader" else ["F1", "F2"], count=300)
     return cl
 
 
@@ -353,9 +356,12 @@ print(to_jsonl(from_history(five_clients("followers").history.ops)[:3]))
 # through a load balancer that spreads reads over three replicas. `replica-2` is busy (4 ms to apply each
 # change), `replica-3` is 40 ms away.
 
+
 # %%
 def social_app():
-    cl = Cluster(leader="primary", followers=["replica-1", "replica-2", "replica-3"], delay=0.002, jitter=0.001, seed=2)
+    cl = Cluster(
+        leader="primary", followers=["replica-1", "replica-2", "replica-3"], delay=0.002, jitter=0.001, seed=2
+    )
     cl.set_link("primary", "replica-3", delay=0.040, jitter=0.010)
     cl.set_stages("replica-2", apply=0.004)
     return cl
@@ -373,8 +379,12 @@ POLICIES = {
     "wait for position (writes)": lambda: WaitForPosition(then=AnyReplica(), reads=False),
     "wait for position (writes and reads)": lambda: WaitForPosition(then=AnyReplica()),
 }
-rows = compare(social_app, app_users, POLICIES, keys=["question", "answer", "likes"], writes=0.2, think=0.03, until=20.0)
-print(f"{'read policy':37} {'stale':>5} {'RYW':>4} {'mono':>4} {'prefix':>6} {'mean ms':>8} {'p99 ms':>7} {'leader':>7}")
+rows = compare(
+    social_app, app_users, POLICIES, keys=["question", "answer", "likes"], writes=0.2, think=0.03, until=20.0
+)
+print(
+    f"{'read policy':37} {'stale':>5} {'RYW':>4} {'mono':>4} {'prefix':>6} {'mean ms':>8} {'p99 ms':>7} {'leader':>7}"
+)
 for r in rows:
     n = list(r["counts"].values())
     print(

@@ -81,6 +81,7 @@ from replsim.widgets import ControlPanel
 # %%
 my_prediction = None  # replace None with your guess in ms, then run this cell and the next ones
 
+
 # %%
 def one_write(stage):
     """One write with the standby confirming at ``stage``: when each step happened (ms), what a reader saw."""
@@ -108,7 +109,9 @@ def one_write(stage):
 steps = {}
 for stage, setting in STAGES.items():
     steps[setting], seen = one_write(stage)
-    print(f"{setting:13} committed after {steps[setting]['acknowledged']:4.1f} ms; the reader at the standby saw {seen}")
+    print(
+        f"{setting:13} committed after {steps[setting]['acknowledged']:4.1f} ms; the reader at the standby saw {seen}"
+    )
 
 # %%
 check_prediction(my_prediction, steps["remote_apply"]["acknowledged"], "{} ms", unit=" ms", tolerance=0.5)
@@ -224,7 +227,9 @@ for ax, (name, make) in zip(axes, setups.items()):
     ok = [o for o in c.history.writes() if o.outcome == "ok"]
     longest = max(o.complete - o.invoke for o in ok)
     while_down = sum(2.0 <= o.complete < 7.0 for o in ok)
-    print(f"{name:42}: longest wait {longest:.2f} s; {while_down} writes acknowledged while standby-1 was down")
+    print(
+        f"{name:42}: longest wait {longest:.2f} s; {while_down} writes acknowledged while standby-1 was down"
+    )
 plt.show()
 
 # %% [markdown]

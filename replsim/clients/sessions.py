@@ -127,4 +127,25 @@ def compare(
     return rows
 
 
-__all__ = ["Sessions", "read_stats", "compare"]
+def one_key(
+    cluster: Cluster,
+    clients: Sequence[Client],
+    read_from: Sequence[str],
+    count: int = 300,
+    writes: float = 0.4,
+) -> None:
+    """``count`` operations on key ``"x"``: at random moments (0-30 ms apart) a random client writes the next
+    number, or reads ``x`` from a random node of ``read_from`` (a register workload for the linearizability
+    checker). Runs the cluster until every answer is in; seeded by the cluster's seed."""
+    rng = cluster.sim.stream("one-key workload")
+    for i in range(count):
+        who = rng.choice(list(clients))
+        if rng.random() < writes:
+            who.write("x", i)
+        else:
+            who.read("x", node=rng.choice(list(read_from)))
+        cluster.advance(rng.uniform(0, 0.03))
+    cluster.advance(max(c.timeout for c in clients))
+
+
+__all__ = ["Sessions", "read_stats", "compare", "one_key"]
