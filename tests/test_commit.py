@@ -176,6 +176,19 @@ def test_the_watch_records_who_confirmed_each_write():
     assert holds_received(c.node("s1"), 1, 1)
 
 
+def test_a_fork_has_its_own_policy_and_stages():
+    c = staged(First(1, ["s1", "s2"]))
+    c.set_stages("s1", flush=FLUSH, apply=0.05)
+    c.write("k", 1)
+    c.advance(0.015)  # s1 has received the write, not applied it
+    f = c.fork()
+    assert f.node("s1")._inbox and f.node("p").commit.node is f.node("p")
+    op = f.write("k", 2)
+    f.advance(1.0)
+    assert op.outcome == "ok" and f.node("s1").lsn == 2
+    assert len(c.history.ops) == 1 and c.node("s1").lsn == 0  # the original did not move
+
+
 def test_bad_commit_settings_are_refused_with_what_is_allowed():
     c = Cluster(leader="p", followers=["s1", "s2"])
     for make, match in [

@@ -345,25 +345,30 @@ def _known(mine: list[str] | None, names: Sequence[str]) -> None:
         raise ConfigError(f"unknown standby {unknown[0]!r} in the commit policy; the nodes are {known}")
 
 
+class _Hook:
+    """A node's handler for acknowledgements or confirmations that also tells a policy who was heard.
+
+    An object rather than a closure, so that a forked cluster (a deep copy) gets its own.
+    """
+
+    __slots__ = ("handle", "hear", "before")
+
+    def __init__(self, handle: Any, hear: Any, before: bool) -> None:
+        self.handle, self.hear, self.before = handle, hear, before
+
+    def __call__(self, src: str, epoch: int, *rest: Any) -> None:
+        if self.before:
+            self.hear(src, epoch)
+        self.handle(src, epoch, *rest)
+        if not self.before:
+            self.hear(src, epoch)
+
+
 def _listen(node: Node, hear: Any, before: bool = False) -> None:
     """Call ``hear(src, epoch)`` after (``before``: before) each acknowledgement or confirmation
     ``node`` receives."""
-    for kind in ("ack", "confirm"):
-        handle = getattr(node, f"on_{kind}")
-
-        if before:
-
-            def heard(src: str, epoch: int, *rest: Any, _handle: Any = handle) -> None:
-                hear(src, epoch)
-                _handle(src, epoch, *rest)
-
-        else:
-
-            def heard(src: str, epoch: int, *rest: Any, _handle: Any = handle) -> None:
-                _handle(src, epoch, *rest)
-                hear(src, epoch)
-
-        node.handlers[kind] = heard
+    node.handlers["ack"] = _Hook(node.on_ack, hear, before)
+    node.handlers["confirm"] = _Hook(node.on_confirm, hear, before)
 
 
 def unbind(node: Node) -> None:
