@@ -32,7 +32,7 @@ from .engine.journal import describe
 from .engine.sim import check_time
 from .errors import ConfigError, ReplsimError
 from .node import HEADER, LEADER, Node
-from .node.election import Elections
+from .node.election import COMMITS, Elections
 
 DESIGNS = ("operator", "naive", "fencing", "quorum")
 """Failover designs, from none (an operator) to majority elections (see the module's docstring)."""
@@ -200,44 +200,57 @@ def attach(
     *,
     timeout: float | tuple[float, float] | None = None,
     on: str | None = None,
+    commit: str | None = None,
 ) -> FailoverMonitor | Elections | None:
     """Set ``design`` up on ``cluster`` and return what runs it (None for ``"operator"``).
 
     ``timeout``: for the monitor designs, seconds of silence before it promotes
     (default 1 s); for ``"quorum"``, the election timeout's range (default
     0.15-0.30 s). ``on``: the node the monitor runs on (default: the last one).
+    ``commit``: ``"majority"`` (a write is acknowledged once a majority of the nodes
+    holds it) or ``"async"``; by default majority for ``"quorum"``, the cluster's
+    own setting otherwise.
     """
     if design not in DESIGNS:
         raise ConfigError(f"design must be one of {', '.join(DESIGNS)}, got {design!r}")
+    if commit is not None and commit not in COMMITS:
+        raise ConfigError(f"commit must be one of {', '.join(COMMITS)}, got {commit!r}")
     if design == "operator":
         if timeout is not None or on is not None:
             raise ConfigError("the operator design has no timeout and no monitor")
-        return None
-    if design == "quorum":
+    elif design == "quorum":
         if on is not None:
             raise ConfigError("with majority elections there is no monitor to place: leave out on=")
-        return Elections(cluster, (0.15, 0.30) if timeout is None else timeout)  # type: ignore[arg-type]
-    if timeout is not None and isinstance(timeout, (tuple, list)):
+        timeout = (0.15, 0.30) if timeout is None else timeout
+        return Elections(cluster, timeout, commit=commit or "majority")  # type: ignore[arg-type]
+    elif timeout is not None and isinstance(timeout, (tuple, list)):
         raise ConfigError(f"the monitor's timeout is one number of seconds, got {timeout!r}")
-    return FailoverMonitor(
-        cluster, on=on, timeout=1.0 if timeout is None else timeout, fencing=design == "fencing"
-    )
+    if commit == "majority":
+        k = len(cluster.nodes) // 2
+        cluster.sync_replicas = k
+        for node in cluster.nodes.values():
+            node.sync_replicas = k
+    if design == "operator":
+        return None
+    fencing = design == "fencing"
+    return FailoverMonitor(cluster, on=on, timeout=1.0 if timeout is None else timeout, fencing=fencing)
 
 
 def build(design: str, names: Sequence[str] = ("n1", "n2", "n3"), **settings: Any) -> Cluster:
     """A cluster of ``names`` (the first leads) with ``design`` attached.
 
     ``settings``: ``Cluster`` settings (``delay``, ``seed``, ...; ``heartbeat`` 0.05 s by default),
-    plus ``timeout`` and ``on`` for :func:`attach`.
+    plus ``timeout``, ``on`` and ``commit`` for :func:`attach`.
     """
     names = list(names)
     if len(names) < 2:
         raise ConfigError(f"a failover needs at least two nodes, got {names!r}")
     timeout = settings.pop("timeout", None)
     on = settings.pop("on", None)
+    commit = settings.pop("commit", None)
     settings.setdefault("heartbeat", 0.05)
     c = Cluster(leader=names[0], followers=names[1:], **settings)
-    attach(c, design, timeout=timeout, on=on)
+    attach(c, design, timeout=timeout, on=on, commit=commit)
     return c
 
 
@@ -251,21 +264,24 @@ EAST, WEST = ["east", "app-east"], ["west-1", "west-2", "app-west"]
 """The two sides of lesson 6's partition: nodes and the clients next to them."""
 
 
-def split_brain(design: str = "naive", *, seed: int = 8, rate: float = 5.0) -> Cluster:
+def split_brain(
+    design: str = "naive", *, seed: int = 8, rate: float = 5.0, commit: str | None = None
+) -> Cluster:
     """Lesson 6's cluster: ``east`` leads ``west-1`` and ``west-2`` (10 ms apart, 0.5 ms jitter).
 
     Two clients on the network write ``rate`` times a second (0.5 s timeout):
     ``app-east``, next to ``east``, always to ``east`` (its connections stay
     there); ``app-west``, next to ``west-2``, to the leader of the moment. The
     monitor (naive and fencing designs) runs on ``west-2``. ``EAST`` and ``WEST``
-    name the two sides for ``partition``. ``rebuild(cluster, design)`` makes the
-    same scenario with another design.
+    name the two sides for ``partition``. ``commit`` as in :func:`attach`.
+    ``rebuild(cluster, design)`` makes the same scenario with another design.
     """
     timeout = 1.0 if design in ("naive", "fencing") else (0.15, 0.30)
-    c = build(design, ["east", "west-1", "west-2"], delay=0.010, jitter=0.0005, seed=seed, timeout=timeout)
+    names = ["east", "west-1", "west-2"]
+    c = build(design, names, delay=0.010, jitter=0.0005, seed=seed, timeout=timeout, commit=commit)
     c.client("app-east", near="east", timeout=0.5).start_writes(rate, keys=["east-orders"], node="east")
     c.client("app-west", near="west-2", timeout=0.5).start_writes(rate, keys=["west-orders"])
-    c.recipe = functools.partial(split_brain, seed=seed, rate=rate)
+    c.recipe = functools.partial(split_brain, seed=seed, rate=rate, commit=commit)
     return c
 
 

@@ -338,7 +338,57 @@ def leaders_elected(rounds: Iterable[Round]) -> dict[int, list[str]]:
     return out
 
 
+class Outcome(NamedTuple):
+    """One measured failover: seconds from the leader's crash to a new leader (None: none in time),
+    and the split votes (terms nobody won) on the way."""
+
+    seconds: float | None
+    split_votes: int
+
+
+def time_to_elect(
+    timeout: tuple[float, float],
+    seed: int,
+    *,
+    nodes: int = 5,
+    delay: float = 0.005,
+    jitter: float = 0.001,
+    heartbeat: float = 0.05,
+    limit: float = 10.0,
+) -> Outcome:
+    """Crash the leader of a settled cluster of ``nodes`` and time the election that follows.
+
+    The cluster (``n1`` leading) runs 1 s, then ``n1`` crashes at a moment drawn
+    from the seed's ``"crash time"`` stream (within one heartbeat interval). The
+    result is measured from the crash to the first win, up to ``limit`` seconds.
+    """
+    from ..cluster import Cluster
+
+    names = [f"n{i}" for i in range(1, nodes + 1)]
+    c = Cluster(
+        leader=names[0], followers=names[1:], delay=delay, jitter=jitter, heartbeat=heartbeat, seed=seed
+    )
+    el = Elections(c, timeout)
+    c.run(until=1.0 + c.sim.stream("crash time").uniform(0.0, heartbeat))
+    c.crash(names[0])
+    start = c.now
+    while c.now - start < limit and el.first_win(start) is None:
+        c.advance(min(0.05, limit - (c.now - start)))
+    win = el.first_win(start)
+    terms = {r.term for r in el.rounds if r.start >= start and (win is None or r.term < win.term)}
+    return Outcome(None if win is None else win.won - start, len(terms))  # type: ignore[operator]
+
+
 describe("vote")(lambda m: {"epoch": m[1], "lsn": m[2], "last_epoch": m[3]})
 describe("voted")(lambda m: {"epoch": m[1], "granted": m[2]})
 
-__all__ = ["Elections", "Elector", "Round", "check_timeouts", "leaders_elected", "COMMITS"]
+__all__ = [
+    "Elections",
+    "Elector",
+    "Round",
+    "Outcome",
+    "time_to_elect",
+    "check_timeouts",
+    "leaders_elected",
+    "COMMITS",
+]
