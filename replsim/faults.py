@@ -52,9 +52,9 @@ from .history.checks import (
     check_no_lost_writes,
     check_one_leader_per_term,
     check_time_order,
+    leaders_at_once,
     leaders_by_term,
     lost_by_clients,
-    split_brain,
 )
 from .history.measures import lost_writes
 
@@ -304,7 +304,7 @@ def settle_and_check(
     if findings is not None:
         h = c.history
         findings["two leaders in one term"] = sum(len(v) > 1 for v in leaders_by_term(h, c.now).values())
-        findings["two leaders at once"] = len(split_brain(h, c.now))
+        findings["two leaders at once"] = len(leaders_at_once(h, c.now))
         findings["acknowledged writes lost"] = len(c.lost_writes())
         findings["diverged after healing"] = int(any("pending" not in v for v in diverged))
     return bad

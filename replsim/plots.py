@@ -539,6 +539,8 @@ def swimlane_plot(
     fig = ax.figure
     show_labels = len(msgs) <= 60 if labels is None else labels
     used: dict[str, Any] = {}
+    placed: list[tuple[float, float]] = []  # label positions so far: a label too close to one is left out
+    near = (end - start) * 0.04
     for m in msgs:
         colour = _KIND_COLOURS.get(m.kind, "#333333")
         t1 = min(m.arrives, cluster.now)
@@ -562,10 +564,12 @@ def swimlane_plot(
         used.setdefault(m.kind, colour)
         if lost:
             ax.plot([t1], [y[m.dst]], marker="x", color=_FAULT, ms=7, mew=1.6, zorder=3)
-        if show_labels:  # a third of the way along: a broadcast's labels land on different heights
+        lx, ly = m.sent + (t1 - m.sent) * 0.35, y[m.src] + (y[m.dst] - y[m.src]) * 0.35
+        if show_labels and not any(abs(lx - px) < near and abs(ly - py) < 0.15 for px, py in placed):
+            placed.append((lx, ly))  # a third of the way along: a broadcast labels each arrow apart
             ax.text(
-                m.sent + (t1 - m.sent) * 0.35,
-                y[m.src] + (y[m.dst] - y[m.src]) * 0.35,
+                lx,
+                ly,
                 _message_label(m) + (f" ({m.fate})" if lost else ""),
                 fontsize=6.5,
                 ha="center",

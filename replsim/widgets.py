@@ -675,13 +675,13 @@ def _note_discarded(c: Cluster) -> str:
 
 
 def _note_split_brain(c: Cluster) -> str:
-    from .history.checks import leaders_by_term, split_brain
+    from .history.checks import leaders_at_once, leaders_by_term
 
     same = {e: who for e, who in leaders_by_term(c.history, c.now).items() if len(who) > 1}
     if same:
         return "TWO LEADERS IN ONE TERM: " + "; ".join(f"epoch {e}: {', '.join(w)}" for e, w in same.items())
     now = [(n, node.epoch) for n, node in c.nodes.items() if node.up and node.role == LEADER]
-    stretches = split_brain(c.history, c.now)
+    stretches = leaders_at_once(c.history, c.now)
     total = sum(b - a for a, b, _ in stretches)
     if len(now) > 1:
         who = ", ".join(f"{n} (epoch {e})" for n, e in now)

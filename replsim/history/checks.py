@@ -191,7 +191,7 @@ def leaders_by_term(history: History, until: float) -> dict[int, list[str]]:
     return dict(sorted(out.items()))
 
 
-def split_brain(history: History, until: float) -> list[tuple[float, float, tuple[str, ...]]]:
+def leaders_at_once(history: History, until: float) -> list[tuple[float, float, tuple[str, ...]]]:
     """The stretches of time when two or more nodes led at once: ``(start, end, leaders)``."""
     stretches = leader_stretches(history, until)
     moments = sorted({t for _, _, a, b in stretches for t in (a, b)})
