@@ -196,8 +196,8 @@ assert demo.cluster.now == 0 and demo.last_error is None  # the panel starts at 
 # | 2 | The head chef (being written) | the replication log and positions; catching up, and rebuilding a follower the log no longer covers; a new follower from a snapshot; spreading reads |
 # | 3 | Replication methods (being written) | statement, row and WAL shipping on real SQL, and why shipping statements diverges |
 # | 4 | Lag and reads (being written) | stale reads; read-your-writes, monotonic and consistent-prefix anomalies found in your history; replicas far away |
-# | 5 | When the anchor falls (being written) | failover: which acknowledged writes a promoted follower never had |
-# | 6 | Split brain (being written) | two leaders after a partition; epochs, fencing and quorum as the cure, and their limits |
+# | 5 | [When the anchor falls](05_anchor_falls.ipynb) | failover by hand: which acknowledged writes a promoted follower never had, counted exactly; unknown outcomes and safe retries; what the old leader throws away |
+# | 6 | [Split brain](06_split_brain.ipynb) | two leaders after a partition; epochs and fencing, majority commit, elections by majority vote, and their limits; a thousand random disasters per design |
 # | 7 | Sync vs async (being written) | write latency against writes lost at failover |
 # | 8 | [Lab: real PostgreSQL](08_real_postgresql.ipynb) | a real primary and standbys on your machine: lag, a refused write, promotion, a new timeline, split brain and `pg_rewind` |
 # | 9 | Recap and quiz (being written) | predict, then run, on the course's main ideas |

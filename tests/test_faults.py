@@ -256,3 +256,46 @@ def test_the_election_checks_catch_a_planted_bug(plant, broken, monkeypatch):
     with contextlib.redirect_stdout(out):
         exec(compile(small.replay(), "replay", "exec"), {})
     assert out.getvalue().strip() not in ("", "[]")
+
+
+def test_a_design_schedule_has_the_same_faults_and_no_hand_promotions():
+    base, quorum = generate(7, Config()), generate(7, Config(design="quorum"))
+    assert [a for a in base.actions if a.name not in ("promote", "rejoin")] == list(quorum.actions)
+    assert (base.names, base.delay, base.rate) == (quorum.names, quorum.delay, quorum.rate)
+
+
+def test_a_design_schedule_replays_on_its_own():
+    result = run(generate(5, Config(design="naive")))
+    assert result.findings["two leaders at once"] > 0 and result.violations == []
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(result.schedule.replay(), "replay", "exec"), {})
+    assert out.getvalue().strip() == "[]"
+
+
+def test_compare_tabulates_what_the_checkers_find_per_design():
+    from replsim.faults import compare, table
+
+    reports = compare(schedules=20, workers=1)
+    assert list(reports) == ["naive", "fencing", "quorum"]
+    assert all(r.schedules == 20 and r.config.nodes == 3 for r in reports.values())
+    assert reports["quorum"].lost == 0 and reports["naive"].lost > 0
+    text = table(reports).splitlines()
+    assert text[0].split()[:2] == ["design", "schedules"] and [t.split()[0] for t in text[1:]] == list(
+        reports
+    )
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"design": "raft"}, "design must be one of"),
+        ({"design": "quorum", "mode": "all"}, "sets its own commit rule"),
+        ({"rate": 0}, "rate must be"),
+    ],
+)
+def test_bad_design_configs_are_refused(kw, message):
+    from replsim.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        Config(**kw)
