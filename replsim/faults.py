@@ -185,7 +185,7 @@ class Schedule:
             "for w in writers:",
             "    w.stop()",
             f"print(settle_and_check(c, mode={self.config.mode!r}, settle={self.config.settle!r},",
-            f"                       watch=watch, design={design!r})[0])",
+            f"                       watch=watch, design={design!r}))",
         ]
         return "\n".join(lines)
 
