@@ -379,22 +379,23 @@ checkout(idempotent=True)
 # ## Your turn
 #
 # The panel drives a fresh copy of the studio, with both desks writing. **Crash**, **Recover**, **Promote**
-# and **Rejoin** act on the node picked in *node*; **Advance** lets time pass. Below the status table the
-# panel counts the acknowledged writes the current leader does not hold, and the entries thrown away by
-# rollbacks, as they happen.
+# and **Rejoin** act on the node picked in *node*; **Promote** repoints the nodes that are running, as the
+# operator did in section 1. **Advance** lets time pass. Below the status table the panel counts the
+# acknowledged writes the current leader does not hold, and the entries thrown away by rollbacks, as they
+# happen.
 #
 # **Task.**
 # 1. Advance 5 s, crash the Anchor, and advance 3 s. What does the availability chart show?
 # 2. Promote Channel A. How many acknowledged writes are lost? Advance a little: does the number change?
-# 3. Recover the Anchor and advance 1 s. Then rejoin it and advance 1 s. How many entries did it discard,
-#    and how does that compare with the lost writes?
+# 3. Recover the Anchor and advance 1 s. What is it now, and whom does it follow? Then rejoin it and
+#    advance 1 s. How many entries did it discard, and how does that compare with the lost writes?
 # 4. Start again (run the panel cell again), and this time promote Channel B after the crash. Any
 #    difference? Why?
 
 # %% tags=["nbval-ignore-output"]
 panel = ControlPanel(
     studio(),
-    actions=("crash", "recover", "promote", "rejoin", "advance"),
+    actions=("crash", "recover", "failover", "rejoin", "advance"),
     plots=("cluster", "availability"),
     notes=("lost", "discarded"),
     title="The anchor falls",
@@ -403,7 +404,7 @@ panel
 
 # %%
 assert panel.cluster.leader == "Anchor" and panel.last_error is None
-assert set(panel.buttons) == {"crash", "recover", "promote", "rejoin", "advance"}
+assert set(panel.buttons) == {"crash", "recover", "failover", "rejoin", "advance"}
 
 # %% [markdown]
 # <details>
@@ -414,9 +415,9 @@ assert set(panel.buttons) == {"crash", "recover", "promote", "rejoin", "advance"
 # 2. **2 at most**: only the writes the anchor acknowledged in its last 20 ms, still waiting for its
 #    sender. After 5 s of advancing it is exactly 2: both desks had just written at t = 5 s. The number does
 #    not change later: a lost write stays lost.
-# 3. The anchor comes back as leader of epoch 1, and steps down as soon as a channel tells it epoch 2
-#    exists. Rejoining makes it discard exactly the entries the failover lost (the same count), and then
-#    it follows Channel A.
+# 3. The anchor comes back as the leader of epoch 1, and steps down as soon as a channel tells it epoch 2
+#    exists: a follower of nobody, its extra entries still in its log. Rejoining makes it discard exactly
+#    the entries the failover lost (the same count), and then it follows Channel A.
 # 4. No difference: with no fault before the crash, both channels hold the same entries by the time you
 #    promote. Which follower you promote matters when one is behind, as Channel B was in section 1.
 # </details>

@@ -576,6 +576,34 @@ def _build_rate(panel: ControlPanel) -> None:
     panel.add_action("rate", set_rate, inputs={"rate": rate}, live=True)
 
 
+@register_action("failover")
+def _build_failover(panel: ControlPanel) -> None:
+    c = panel.cluster
+    node = panel.node_dropdown()
+
+    def failover() -> str:
+        name = node.value
+        running = [n for n in c.names if n != name and c.node(n).up]
+        c.promote(name, followers=running)
+        left = [n for n in c.names if n != name and n not in running]
+        text = f"{name} now leads epoch {c.node(name).epoch} from lsn {c.node(name).lsn}; writes go to it."
+        if left:
+            text += f" {', '.join(left)} could not be reached: it keeps its old settings."
+        return text
+
+    panel.add_action(
+        "failover",
+        failover,
+        inputs={"node": node},
+        row="node",
+        button=_button(
+            "Promote",
+            "Make the chosen follower the leader of a new epoch; only running nodes are repointed to it",
+            "warning",
+        ),
+    )
+
+
 @register_action("rejoin")
 def _build_rejoin(panel: ControlPanel) -> None:
     c = panel.cluster

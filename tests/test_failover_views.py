@@ -88,7 +88,7 @@ def test_lesson_5s_panel_counts_lost_and_discarded_writes_as_they_happen():
     send_in_batches(c)
     c.start_writes(rate=4, keys=["score"], name="sports desk")
     panel = ControlPanel(
-        c, actions=("crash", "promote", "rejoin", "recover", "advance"), notes=("lost", "discarded")
+        c, actions=("crash", "failover", "rejoin", "recover", "advance"), notes=("lost", "discarded")
     )
     assert "leader (Anchor) does not hold: 0" in shown(panel.status)
     panel.inputs["seconds"].value = 5.0
@@ -96,12 +96,14 @@ def test_lesson_5s_panel_counts_lost_and_discarded_writes_as_they_happen():
     panel.inputs["node"].value = "Anchor"
     panel.buttons["crash"].click()
     panel.inputs["node"].value = "Channel A"
-    panel.buttons["promote"].click()
-    assert panel.last_error is None
+    panel.buttons["failover"].click()
+    assert panel.last_error is None and "Anchor could not be reached" in shown(panel.message)
     assert "leader (Channel A) does not hold: 1 (sports desk: 1)" in shown(panel.status)
     panel.inputs["node"].value = "Anchor"
     panel.buttons["recover"].click()
     panel.buttons["advance"].click()
+    assert panel.cluster.node("Anchor").role == "follower" and panel.cluster.node("Anchor").leader is None
+    assert "discarded by rollbacks: 0" in shown(panel.status)  # fenced, but it still holds its entries
     panel.buttons["rejoin"].click()
     assert "follows Channel A again" in shown(panel.message)
     panel.buttons["advance"].click()
