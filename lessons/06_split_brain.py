@@ -200,7 +200,7 @@ c2.run(until=16.0)
 show_events(c2, since=5.0)
 window = leaders_at_once(c2.history, c2.now)[0]
 in_window = [o for o in c2.history.writes("ok") if o.node == "east" and window[0] <= o.complete <= window[1]]
-print(f"\ntwo leaders at once from t = {window[0]:.2f} s to t = {window[1]:.2f} s: {window[2]}")
+print(f"\ntwo leaders at once from t = {window[0]:.2f} s to {window[1]:.2f} s: {', '.join(window[2])}")
 print(f"east acknowledged {len(in_window)} writes in that window")
 print(f"east discarded {len(c2.node('east').rolled_back)} entries")
 print("seat 14C:", {n: c2.read("seat 14C", n) for n in c2.names})
