@@ -433,8 +433,15 @@ class Cluster:
         )
 
     def _appointed(self, name: str, kind: str, detail: str) -> None:
-        """``name`` became leader without ``promote`` (it won an election): clients now write to it."""
-        self._epoch = max(self._epoch, self.nodes[name].epoch)
+        """``name`` became leader without ``promote`` (it won an election): clients now write to it,
+        unless a later epoch already has a leader (a win of an older term, learned late)."""
+        epoch = self.nodes[name].epoch
+        if epoch < self._epoch:
+            self.history.event(
+                self.now, f"{kind} late", name, f"{detail}; epoch {self._epoch} already has a leader"
+            )
+            return
+        self._epoch = epoch
         self._leader = name
         self.history.event(self.now, kind, name, detail)
 

@@ -64,7 +64,8 @@ class FailoverMonitor:
     not answered as leader for ``timeout`` seconds, it promotes the follower it
     heard from with the most up-to-date log (``Cluster.promote``, a new epoch)
     and repoints the followers it can reach. Later, any follower it can reach
-    that follows someone else is repointed too (``Cluster.rejoin``). It never
+    that follows someone else, or has not yet heard from the leader in its epoch,
+    is repointed too (``Cluster.rejoin``). It never
     touches a node that answers as a leader: with ``fencing`` off nothing else
     does either, and that node leads on.
     """
@@ -166,8 +167,11 @@ class FailoverMonitor:
                 pass
             return
         acted = self._acted
+        epoch = fresh[lead].epoch
         for n, s in fresh.items():
-            if n != lead and s.role != LEADER and s.leader != lead and s.time > acted:
+            # a follower of another node, or of no one, or one that has not heard from the leader in its epoch
+            stray = s.leader != lead or s.epoch < epoch
+            if n != lead and s.role != LEADER and stray and s.time > acted:
                 try:
                     c.rejoin(n)
                     self._acted = now
