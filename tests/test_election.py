@@ -176,12 +176,17 @@ def test_a_win_of_an_older_term_learned_late_does_not_move_the_clients():
     clients write to, and the record says which win came late (found by a fault schedule, seed 1860)."""
     c = Cluster(leader="n1", followers=["n2", "n3"], delay=0.02, jitter=0.02, heartbeat=0.1, seed=1860)
     Elections(c, (0.3, 0.6))
-    c.start_writes(rate=20.0, keys=["a", "b", "c"])
+    writers = [
+        c.start_writes(rate=20.0, keys=["a", "b", "c"]),
+        c.start_writes(rate=10.0, keys=["d"], node="n1"),
+    ]
     c.run(until=6.004)
     c.crash("n3")
     c.run(until=7.718)
     c.crash("n2")
     c.run(until=8.0)
+    for w in writers:
+        w.stop()
     c.recover("n2")
     c.recover("n3")
     c.run(until=11.0)
