@@ -164,15 +164,20 @@ plt.show()
 # The panel below runs the same three nodes. Click **Write**, then **Advance**, and watch the followers'
 # lsn catch up with the leader's in the status line and on the picture.
 #
+# Below the buttons, **look back** is a slider over the experiment so far: drag it to an earlier time and
+# the status and the pictures show that moment, rebuilt from the record of what happened (nothing is run
+# again). Any action, or **Now**, brings you back to the present.
+#
 # **Task.** Make `follower-2` fall exactly **3** entries behind, then bring it back to 0 behind. Which
-# buttons, in which order? What does the message line say when it comes back?
+# buttons, in which order? What does the message line say when it comes back? Then use **look back** to
+# find the moment when it was 3 behind.
 
 # %% tags=["nbval-ignore-output"]
 demo = ControlPanel(Cluster(leader="leader", followers=["follower-1", "follower-2"], delay=0.050, seed=0))
 demo
 
 # %%
-assert demo.cluster.now == 0 and demo.last_error is None  # the panel starts at t = 0, with no error
+assert demo.actions == ["write", "crash", "recover", "advance"] and demo.image.value  # built and drawn
 
 # %% [markdown]
 # <details>
@@ -181,7 +186,8 @@ assert demo.cluster.now == 0 and demo.last_error is None  # the panel starts at 
 # Pick `follower-2` in the node list and click **Crash**; click **Write** three times (each write is one
 # new log entry); **Advance**: the edge to `follower-2` shows 3 behind while `follower-1` is at 0. Then
 # **Recover**: the message says it restarted 3 entries behind and asks its leader for them. **Advance**
-# again: one round trip (100 ms) later it is 0 behind.
+# again: one round trip (100 ms) later it is 0 behind. Drag **look back** to a time between the first
+# Advance and the Recover: the picture shows `follower-2` down and 3 behind again.
 # </details>
 
 # %% [markdown]
@@ -193,14 +199,14 @@ assert demo.cluster.now == 0 and demo.last_error is None  # the panel starts at 
 # |---|---|---|
 # | 0 | Start here | how the course works (this notebook) |
 # | 1 | [The news anchor](01_news_anchor.ipynb) | one leader takes all writes; followers copy the stream, mistakes included; a follower going dark vs the leader going dark |
-# | 2 | The head chef (being written) | the replication log and positions; catching up, and rebuilding a follower the log no longer covers; a new follower from a snapshot; spreading reads |
-# | 3 | Replication methods (being written) | statement, row and WAL shipping on real SQL, and why shipping statements diverges |
+# | 2 | [The head chef](02_head_chef.ipynb) | the replication log and positions; catching up, and rebuilding a follower the log no longer covers; a new follower from a snapshot; spreading reads |
+# | 3 | [Replication methods](03_replication_methods.ipynb) | statement, row and WAL shipping on real SQL, and why shipping statements diverges |
 # | 4 | Lag and reads (being written) | stale reads; read-your-writes, monotonic and consistent-prefix anomalies found in your history; replicas far away |
 # | 5 | [When the anchor falls](05_anchor_falls.ipynb) | failover by hand: which acknowledged writes a promoted follower never had, counted exactly; unknown outcomes and safe retries; what the old leader throws away |
 # | 6 | [Split brain](06_split_brain.ipynb) | two leaders after a partition; epochs and fencing, majority commit, elections by majority vote, and their limits; a thousand random disasters per design |
 # | 7 | Sync vs async (being written) | write latency against writes lost at failover |
 # | 8 | [Lab: real PostgreSQL](08_real_postgresql.ipynb) | a real primary and standbys on your machine: lag, a refused write, promotion, a new timeline, split brain and `pg_rewind` |
-# | 9 | Recap and quiz (being written) | predict, then run, on the course's main ideas |
+# | 9 | [Recap and quiz](09_recap_quiz.ipynb) | five predict-then-run questions on fresh scenarios, checked; a scenario of your own |
 #
 # Lessons build on each other; take them in order if you are new to replication.
 

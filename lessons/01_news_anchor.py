@@ -210,7 +210,7 @@ panel = ControlPanel(Cluster(leader="Anchor", followers=CHANNELS, delay=0.050, s
 panel
 
 # %%
-assert panel.cluster.leader == "Anchor" and panel.last_error is None
+assert panel.actions == ["write", "crash", "recover", "advance"] and panel.image.value  # built and drawn
 
 # %% [markdown]
 # <details>

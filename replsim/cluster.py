@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from .clients import Client, Writer, check_key
 from .engine import Network, Simulator
@@ -35,6 +35,42 @@ from .node import FOLLOWER, LEADER, Node
 from .stores import KVStore, Store
 
 MIN_HEARTBEAT = 0.001
+
+
+class NodeView(NamedTuple):
+    """One node at one moment: role, health, epoch, position, whom it follows, and any trouble."""
+
+    role: str
+    up: bool
+    epoch: int
+    lsn: int
+    leader: str | None
+    trouble: str
+
+
+class View(NamedTuple):
+    """The cluster at one moment, live (now) or rebuilt from the record (a past time)."""
+
+    time: float
+    leader: str  # the node appointed leader most recently
+    nodes: dict[str, NodeView]
+    groups: list[list[str]]  # partition groups (one group: no partition)
+    cuts: list[tuple[str, str]]  # one-way cuts in force
+    appointments: int  # leaders appointed so far (1 until the first promotion)
+
+    def leaders(self) -> list[str]:
+        """Every running node that believes it leads (more than one: split brain)."""
+        return [n for n, v in self.nodes.items() if v.up and v.role == LEADER]
+
+    def lag(self) -> dict[str, int]:
+        """How many log entries each other node is behind the appointed leader."""
+        lead = self.nodes[self.leader].lsn
+        return {n: max(lead - v.lsn, 0) for n, v in self.nodes.items() if n != self.leader}
+
+    @property
+    def faulty(self) -> bool:
+        """True while a partition or cut is in force."""
+        return len(self.groups) > 1 or bool(self.cuts)
 
 
 def _count(name: str, value: Any, low: int, high: int | None = None) -> int:
@@ -137,6 +173,10 @@ class Cluster:
         self.history.event(0.0, "start", leader, f"{leader!r} leads epoch 1")
 
     def _add_node(self, name: str, role: str, followers: list[str] | None = None) -> Node:
+        store = self._store()
+        bind = getattr(store, "bind", None)
+        if bind is not None:  # a store that needs its node's name, clock and random stream (SQLite)
+            bind(name, self.sim)
         node = Node(
             name,
             self._host,
@@ -145,7 +185,7 @@ class Cluster:
             followers=followers,
             sync_replicas=self.sync_replicas,
             heartbeat=self.heartbeat_interval,
-            store=self._store(),
+            store=store,
             keep_log=self._keep_log,
             slots=self._slots,
             track=self.history.track(name, State(self.now, role, True, 1, self._leader, False)),
@@ -186,40 +226,65 @@ class Cluster:
         """Every running node that believes it is a leader (more than one means split brain)."""
         return [n for n, node in self.nodes.items() if node.up and node.role == LEADER]
 
+    def view(self, at: float | None = None) -> View:
+        """The cluster now, or at a past time ``at`` rebuilt from the record alone."""
+        h = self.history
+        if at is None:
+            nodes = {}
+            for n, node in self.nodes.items():
+                trouble = "replication stopped" if node.broken else ""
+                if not trouble and node.needs_rebuild is not None:
+                    trouble = "needs rebuild"
+                nodes[n] = NodeView(node.role, node.up, node.epoch, node.lsn, node.leader, trouble)
+            net = self.network
+            return View(self.now, self._leader, nodes, net.groups(), net.cuts(), len(h.leaders))
+        at = check_time("at", at)
+        if at > self.now:
+            raise ConfigError(f"at must not be in the future (now is {self.now:g} s), got {at!r}")
+        nodes = {}
+        for n, track in h.tracks.items():
+            if track.states[0].time > at:
+                continue  # not in the cluster yet
+            st = track.state_at(at)
+            lsn = int(track.position([at])[0])
+            nodes[n] = NodeView(
+                st.role, st.up, st.epoch, lsn, st.leader, "replication stopped" if st.broken else ""
+            )
+        groups, cuts = h.network_at(at, list(nodes))
+        appointed = sum(1 for t, _ in h.leaders if t <= at)
+        return View(at, h.leader_at(at), nodes, groups, cuts, appointed)
+
     def lag(self) -> dict[str, int]:
         """How many log entries each other node is behind the leader, now."""
         lead = self.nodes[self._leader].lsn
         return {n: max(lead - node.lsn, 0) for n, node in self.nodes.items() if n != self._leader}
 
-    def status(self) -> list[dict[str, Any]]:
-        """One row per node: name, role, up, epoch, lsn, entries behind the leader, and any trouble."""
-        lag = self.lag()
-        rows = []
-        for n, node in self.nodes.items():
-            trouble = ""
-            if node.broken:
-                trouble = "replication stopped"
-            elif node.needs_rebuild is not None:
-                trouble = "needs rebuild"
-            rows.append(
-                {
-                    "node": n,
-                    "role": node.role,
-                    "up": node.up,
-                    "epoch": node.epoch,
-                    "lsn": node.lsn,
-                    "behind": lag.get(n, 0),
-                    "trouble": trouble,
-                }
-            )
-        return rows
+    def status(self, at: float | None = None) -> list[dict[str, Any]]:
+        """One row per node: name, role, up, epoch, lsn, entries behind the leader, and any trouble.
 
-    def table(self) -> str:
-        """The status as a small text table, one line per node."""
-        head, rows = status_table(self.status())
+        ``at``: as it was at that past time (rebuilt from the record).
+        """
+        v = self.view(at)
+        lag = v.lag()
+        return [
+            {
+                "node": n,
+                "role": nv.role,
+                "up": nv.up,
+                "epoch": nv.epoch,
+                "lsn": nv.lsn,
+                "behind": lag.get(n, 0),
+                "trouble": nv.trouble,
+            }
+            for n, nv in v.nodes.items()
+        ]
+
+    def table(self, at: float | None = None) -> str:
+        """The status as a small text table, one line per node (``at``: as it was then)."""
+        head, rows = status_table(self.status(at))
         widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [head, *rows]]
-        return f"t = {self.now:.3f} s\n" + "\n".join(lines)
+        return f"t = {self.now if at is None else at:.3f} s\n" + "\n".join(lines)
 
     # --- time -----------------------------------------------------------
     def advance(self, seconds: float) -> None:
@@ -278,6 +343,15 @@ class Cluster:
             else:
                 op.complete, op.outcome = now, OK
         return op
+
+    def execute(self, sql: str, node: str | None = None) -> Op:
+        """A client next to ``node`` (default: the leader) runs SQL that changes data (SQLite stores).
+
+        Recorded as a write of key ``"sql"``; SQLite's own error (bad SQL) fails it with StoreError.
+        """
+        if not isinstance(sql, str) or not sql.strip():
+            raise ConfigError(f"execute() takes SQL text, got {sql!r}")
+        return self.write("sql", sql, node)
 
     def read(self, key: Any, node: str | None = None) -> Any:
         """A client next to ``node`` (default: the leader) reads ``key``: that node's value, stale or not.
@@ -379,16 +453,22 @@ class Cluster:
         self.network.partition(*groups)
         desc = " | ".join(", ".join(g) for g in self.network.groups())
         self.history.event(self.now, "partition", None, desc)
+        self._record_network()
 
     def cut(self, src: str, dst: str) -> None:
         """Stop messages from ``src`` to ``dst`` (one way only)."""
         self.network.cut(src, dst)
         self.history.event(self.now, "cut", src, f"{src} -> {dst}")
+        self._record_network()
 
     def heal(self) -> None:
         """Remove every partition and cut."""
         self.network.heal()
         self.history.event(self.now, "heal", None, "network healed")
+        self._record_network()
+
+    def _record_network(self) -> None:
+        self.history.network(self.now, self.network.groups(), self.network.cuts())
 
     def set_link(self, a: str, b: str, **settings: Any) -> None:
         """Change a link's ``delay``, ``jitter`` or ``loss`` (both ways unless ``both_ways=False``)."""
@@ -490,6 +570,7 @@ class Cluster:
             raise ConfigError(f"the name {name!r} is taken; pick another for the new node")
         self._add_node(name, role=FOLLOWER)
         self.history.event(self.now, "add", name, f"{name!r} joins as a follower of {self._leader!r}")
+        self._record_network()
         lead = self.nodes[self._leader]
         lead.followers.append(name)
         if lead.up:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .errors import ConfigError
+
 
 def check_prediction(
     guess: Any,
@@ -35,3 +37,18 @@ def check_prediction(
         + (f" {explain}" if explain else "")
     )
     return False
+
+
+def sample(cluster: Any, until: float, every: float, measure: Any) -> tuple[list[float], list[Any]]:
+    """Let time pass until ``until`` in steps of ``every`` seconds, recording ``measure(cluster)`` after each.
+
+    Returns (times, values). For quantities the record does not keep, like the size of a leader's log.
+    """
+    if isinstance(every, bool) or not isinstance(every, (int, float)) or not every > 0:
+        raise ConfigError(f"every must be a number of seconds > 0, got {every!r}")
+    times, values = [], []
+    while cluster.now < until - 1e-9:
+        cluster.advance(min(every, until - cluster.now))
+        times.append(round(cluster.now, 9))
+        values.append(measure(cluster))
+    return times, values

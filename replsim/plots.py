@@ -58,30 +58,30 @@ _MARKED_EVENTS = ("crash", "recover", "promote", "elected", "partition", "cut", 
 
 
 # --- the cluster picture ---------------------------------------------------
-def cluster_graph(cluster: Cluster) -> nx.DiGraph:
+def cluster_graph(cluster: Cluster, at: float | None = None) -> nx.DiGraph:
     """The cluster as a directed graph: an edge from each node's leader to it, with lag and link state.
 
-    Node attributes: ``role``, ``up``, ``lsn``, ``epoch``, ``kind`` (``"leader"``,
-    ``"other leader"`` for a second leader during split brain, ``"follower"``).
-    Edge attributes: ``behind`` (entries the follower lacks from that leader) and
-    ``link`` (``"ok"``, ``"partitioned"``, ``"cut"`` or ``"acks cut"``).
+    ``at``: as it was at that past time (from the record). Node attributes: ``role``,
+    ``up``, ``lsn``, ``epoch``, ``kind`` (``"leader"``, ``"other leader"`` for a second
+    leader during split brain, ``"follower"``). Edge attributes: ``behind`` (entries
+    the follower lacks from that leader) and ``link`` (``"ok"``, ``"partitioned"``,
+    ``"cut"`` or ``"acks cut"``).
     """
+    v = cluster.view(at)
     g = nx.DiGraph()
-    main = cluster.leader
-    for name, node in cluster.nodes.items():
-        if node.role == LEADER:
-            kind = "leader" if name == main else "other leader"
+    for name, nv in v.nodes.items():
+        if nv.role == LEADER:
+            kind = "leader" if name == v.leader else "other leader"
         else:
             kind = "follower"
-        g.add_node(name, role=node.role, up=node.up, lsn=node.lsn, epoch=node.epoch, kind=kind)
-    net = cluster.network
-    group = {n: i for i, members in enumerate(net.groups()) for n in members}
-    cuts = set(net.cuts())
-    for name, node in cluster.nodes.items():
-        src = node.leader
-        if node.role == LEADER or src is None or src == name or src not in cluster.nodes:
+        g.add_node(name, role=nv.role, up=nv.up, lsn=nv.lsn, epoch=nv.epoch, kind=kind)
+    group = {n: i for i, members in enumerate(v.groups) for n in members}
+    cuts = set(v.cuts)
+    for name, nv in v.nodes.items():
+        src = nv.leader
+        if nv.role == LEADER or src is None or src == name or src not in v.nodes:
             continue
-        if group[src] != group[name]:
+        if group.get(src) != group.get(name):
             link = "partitioned"
         elif (src, name) in cuts:
             link = "cut"
@@ -89,18 +89,17 @@ def cluster_graph(cluster: Cluster) -> nx.DiGraph:
             link = "acks cut"
         else:
             link = "ok"
-        behind = max(cluster.nodes[src].lsn - node.lsn, 0)
-        g.add_edge(src, name, behind=behind, link=link)
+        g.add_edge(src, name, behind=max(v.nodes[src].lsn - nv.lsn, 0), link=link)
     return g
 
 
-def network_faults(cluster: Cluster) -> str:
-    """The partition and cuts in force, in words ("" when the network is whole)."""
-    groups = cluster.network.groups()
+def network_faults(cluster: Cluster, at: float | None = None) -> str:
+    """The partition and cuts in force (``at``: then), in words ("" when the network is whole)."""
+    v = cluster.view(at)
     parts = []
-    if len(groups) > 1:
-        parts.append("partition: " + " | ".join("{" + ", ".join(gr) + "}" for gr in groups))
-    parts += [f"cut {a} → {b}" for a, b in cluster.network.cuts()]
+    if len(v.groups) > 1:
+        parts.append("partition: " + " | ".join("{" + ", ".join(gr) + "}" for gr in v.groups))
+    parts += [f"cut {a} → {b}" for a, b in v.cuts]
     return "; ".join(parts)
 
 
@@ -133,15 +132,19 @@ def _node_label(name: str, attrs: dict, epochs: bool) -> str:
     return f"{name}\n{role}{state}\nlsn {attrs['lsn']}{epoch}"
 
 
-def cluster_picture(cluster: Cluster, ax: Axes | None = None, legend: bool = True) -> Figure:
+def cluster_picture(
+    cluster: Cluster, ax: Axes | None = None, legend: bool = True, at: float | None = None
+) -> Figure:
     """Draw the cluster: leader(s) on top, followers below, lag on the edges, faults dashed.
 
     ``legend=False`` leaves out the key to shapes and colours (the node labels say it in words).
+    ``at``: draw it as it was at that past time (from the record).
     """
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
     fig = ax.figure
-    g = cluster_graph(cluster)
+    view = cluster.view(at)
+    g = cluster_graph(cluster, at)
     pos = _layout(g)
     ax.set_axis_off()
     xs = [p[0] for p in pos.values()]
@@ -189,7 +192,7 @@ def cluster_picture(cluster: Cluster, ax: Axes | None = None, legend: bool = Tru
             gid=f"edge:{src}->{dst}",
         )
 
-    epochs = len({g.nodes[n]["epoch"] for n in g}) > 1 or len(cluster.history.leaders) > 1
+    epochs = len({g.nodes[n]["epoch"] for n in g}) > 1 or view.appointments > 1
     for name in g:
         attrs = g.nodes[name]
         marker, face, hatch = _node_style(attrs)
@@ -219,14 +222,20 @@ def cluster_picture(cluster: Cluster, ax: Axes | None = None, legend: bool = Tru
             gid=f"label:{name}",
         )
 
-    leaders = cluster.leaders()
-    title = f"t = {cluster.now:.1f} s"
+    leaders = view.leaders()
+    title = f"t = {view.time:.1f} s"
     if len(leaders) > 1:
         title += f"  ·  SPLIT BRAIN: {len(leaders)} leaders"
     pad = 6.0
-    if cluster.network.faulty:  # say which links are down on a line between the title and the picture
+    if view.faulty:  # say which links are down on a line between the title and the picture
         ax.text(
-            0.0, 1.01, network_faults(cluster), transform=ax.transAxes, fontsize=8, color=_FAULT, va="bottom"
+            0.0,
+            1.01,
+            network_faults(cluster, at),
+            transform=ax.transAxes,
+            fontsize=8,
+            color=_FAULT,
+            va="bottom",
         )
         pad = 18.0
     ax.set_title(title, fontsize=11, loc="left", y=1.0, pad=pad)
@@ -298,7 +307,7 @@ def _mark_events(ax: Axes, cluster: Cluster, kinds: Sequence[str] = _MARKED_EVEN
     per_point = (x1 - x0) / width_px
     row_end: list[float] = []
     for ev in cluster.history.events:
-        if ev.kind not in kinds:
+        if ev.kind not in kinds or ev.time > x1:
             continue
         ax.axvline(ev.time, color="#BBBBBB", lw=0.9, zorder=0)
         text = ev.kind if ev.node is None else f"{ev.kind} {ev.node}"
@@ -330,8 +339,9 @@ def lag_plot(
     unit: str = "entries",
     samples: int = 400,
     peak: bool = True,
+    until: float | None = None,
 ) -> Figure:
-    """Plot each follower's lag behind the leader of the moment, from t = 0 to now, with events marked.
+    """Plot each follower's lag behind the leader of the moment, from t = 0 to now (or ``until``).
 
     The time axis is cut into ``samples - 1`` equal steps. In ``unit="entries"``
     with ``peak=True`` each step shows the most entries the node was behind during
@@ -350,7 +360,7 @@ def lag_plot(
     if ax is None:
         fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
     fig = ax.figure
-    end = cluster.now
+    end = cluster.now if until is None else min(float(until), cluster.now)
     steps = samples - 1
     if unit == "entries" and peak:  # wide enough steps that a steady stream of writes draws a flat line
         steps = min(steps, max(int(end / _write_gap(cluster.history, 2.0)), _MIN_PEAK_STEPS))
@@ -398,14 +408,17 @@ def lag_plot(
 
 
 # --- write availability ------------------------------------------------------
-def availability_plot(cluster: Cluster, bin_seconds: float = 1.0, ax: Axes | None = None) -> Figure:
-    """Bar chart: the share of write attempts accepted in each time bin, with events marked."""
+def availability_plot(
+    cluster: Cluster, bin_seconds: float = 1.0, ax: Axes | None = None, until: float | None = None
+) -> Figure:
+    """Bar chart: the share of write attempts accepted in each time bin (to now, or ``until``)."""
     if isinstance(bin_seconds, bool) or not isinstance(bin_seconds, (int, float)) or not bin_seconds > 0:
         raise ConfigError(f"bin_seconds must be > 0, got {bin_seconds!r}")
     if ax is None:
         fig, ax = plt.subplots(figsize=(8, 3.5), layout="constrained")
     fig = ax.figure
-    starts, share = cluster.history.write_availability(bin_seconds, until=cluster.now)
+    end = cluster.now if until is None else min(float(until), cluster.now)
+    starts, share = cluster.history.write_availability(bin_seconds, until=end)
     tried = ~np.isnan(share)
     ok = np.where(tried, share, 0.0) * 100
     refused = np.where(tried, 100 - ok, 0.0)
@@ -421,7 +434,7 @@ def availability_plot(cluster: Cluster, bin_seconds: float = 1.0, ax: Axes | Non
         label="refused",
         **common,
     )
-    ax.set_xlim(0.0, max(cluster.now, bin_seconds))
+    ax.set_xlim(0.0, max(end, bin_seconds))
     _mark_events(ax, cluster)
     ax.set_ylim(0, 135)  # room above the bars for the event labels
     ax.set_yticks([0, 25, 50, 75, 100])
@@ -686,4 +699,126 @@ def value_plot(
     ax.set_ylabel(f"value of {key!r}")
     ax.set_title(f"The value of {key!r} on each node", fontsize=11, loc="left", y=1.0)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="node", title_fontsize=8)
+    return fig
+
+
+# --- lesson 2: the log a leader keeps, reads spread over followers --------------------
+def kept_log_plot(
+    series: dict[str, tuple[Sequence[float], Sequence[float]]],
+    away: tuple[float, float] | None = None,
+    unit: str = "entries",
+    ax: Axes | None = None,
+) -> Figure:
+    """Lines: how much log the leader keeps over time, one per set-up (label -> (times, amounts)).
+
+    ``away``: (start, end) of a follower's absence, shaded.
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 3.5), layout="constrained")
+    fig = ax.figure
+    if away is not None:
+        ax.axvspan(*away, color="#EEEEEE", hatch="//", ec="#BBBBBB", lw=0, label="a follower is away")
+    for i, (label, (t, amount)) in enumerate(series.items()):
+        ax.plot(t, amount, color=LINE_COLOURS[i], ls=LINE_STYLES[i], lw=1.8, label=label)
+    ax.set_xlabel("virtual time (s)")
+    ax.set_ylabel(f"log kept by the leader ({unit})")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title("The leader's log: what it keeps for its followers", fontsize=11, loc="left")
+    return fig
+
+
+def read_scaling_plot(rows: Sequence[Any]) -> Figure:
+    """Three panels per read-spread set-up (``replsim.clients.readers.ReadScaling`` rows): the leader's
+    busy share, read latency (median and 95th percentile) and the share of stale reads."""
+    fig, (busy, latency, stale) = plt.subplots(1, 3, figsize=(11, 3.4), layout="constrained")
+    x = np.arange(len(rows))
+    labels = [str(r.followers) for r in rows]
+    bars = busy.bar(x, [100 * r.leader_busy for r in rows], color=_LEADER, width=0.6)
+    busy.bar_label(bars, fmt="%.0f%%", fontsize=8)
+    busy.set(ylim=(0, 105), ylabel="leader busy serving reads (%)", title="Leader's load")
+    latency.plot(x, [r.median_ms for r in rows], "o-", color=LINE_COLOURS[1], label="median")
+    latency.plot(x, [r.p95_ms for r in rows], "s--", color=LINE_COLOURS[3], label="95th percentile")
+    latency.set(ylim=(0, None), ylabel="read latency (ms)", title="Read latency")
+    latency.legend(fontsize=8)
+    bars = stale.bar(x, [100 * r.stale_share for r in rows], color=_FAULT, hatch="//", ec="white", width=0.6)
+    stale.bar_label(bars, fmt="%.1f%%", fontsize=8)
+    top = max([100 * r.stale_share for r in rows] + [1.0])
+    stale.set(ylim=(0, top * 1.3), ylabel="stale reads (% of reads)", title="Stale reads: the price")
+    for ax in (busy, latency, stale):
+        ax.set_xticks(x, labels)
+        ax.set_xlabel("followers sharing the reads")
+        ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def load_plot(cluster: Cluster, ax: Axes | None = None, window: float = 1.0) -> Figure:
+    """Bars: the share of the last ``window`` seconds each node spent serving reads (the panel's view)."""
+    from .clients.readers import busy_share
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 3.5), layout="constrained")
+    fig = ax.figure
+    names = cluster.names
+    start = max(cluster.now - window, 0.0)
+    share = [100 * busy_share(cluster.history, n, start, cluster.now) for n in names]
+    colours = [_LEADER if n == cluster.leader else _FOLLOWER for n in names]
+    hatches = ["" if cluster.node(n).up else "xx" for n in names]
+    bars = ax.bar(range(len(names)), share, color=colours, edgecolor=_EDGE, linewidth=0.6)
+    for bar, hatch in zip(bars, hatches):
+        bar.set_hatch(hatch)
+    ax.bar_label(bars, fmt="%.0f%%", fontsize=8)
+    ax.set_xticks(range(len(names)), [n.replace(" ", "\n", 1) for n in names], fontsize=8)
+    ax.set_ylim(0, 110)
+    ax.set_ylabel(f"busy serving reads (% of last {window:g} s)")
+    ax.set_title("Read load per node", fontsize=11, loc="left", y=1.0)
+    return fig
+
+
+# --- lesson 3: three ways to ship a change ------------------------------------------------
+def bytes_plot(shipped: Sequence[Any], labels: Sequence[str] | None = None) -> Figure:
+    """Grouped bars, log scale: bytes each method shipped per statement (``replsim.methods.Shipped``)."""
+    fig, ax = plt.subplots(figsize=(11, 4.2), layout="constrained")
+    n = len(shipped[0].sizes)
+    labels = list(labels) if labels is not None else [f"statement {i + 1}" for i in range(n)]
+    width = 0.8 / len(shipped)
+    hatches = ("", "//", "..", "xx", "\\\\")
+    for i, s in enumerate(shipped):
+        x = np.arange(n) + (i - (len(shipped) - 1) / 2) * width
+        ax.bar(
+            x,
+            s.sizes,
+            width,
+            color=LINE_COLOURS[i],
+            hatch=hatches[i % len(hatches)],
+            edgecolor="white",
+            label=f"{s.name} ({s.total:,} bytes in all)",
+        )
+    ax.set_yscale("log")
+    top = max(max(s.sizes) for s in shipped)
+    ax.set_ylim(10, top * 60)  # room for the legend above the bars
+    ax.set_xticks(np.arange(n), labels, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("bytes shipped to each follower")
+    ax.grid(axis="y", alpha=0.3, which="major")
+    ax.legend(fontsize=8, loc="upper center", ncol=3)
+    ax.set_title("The same statements, shipped three ways", fontsize=11, loc="left")
+    return fig
+
+
+def divergence_plot(cluster: Cluster, ax: Axes | None = None) -> Figure:
+    """Bars: rows of each follower's database that differ from the leader's (the lesson 3 panel's view)."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 3.5), layout="constrained")
+    fig = ax.figure
+    lead = cluster.leader
+    others = [n for n in cluster.names if n != lead]
+    counts = [len(cluster.divergence([lead, n])) for n in others]
+    bars = ax.bar(range(len(others)), counts, color=_FAULT, hatch="//", edgecolor="white")
+    ax.bar_label(bars, fontsize=8)
+    ax.set_xticks(range(len(others)), others, fontsize=8)
+    ax.set_ylim(0, max([*counts, 4]) * 1.25)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, steps=_STEPS))
+    ax.set_ylabel(f"rows that differ from {lead}")
+    ax.set_title("Divergent rows", fontsize=11, loc="left", y=1.0)
     return fig

@@ -40,14 +40,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import ipywidgets as widgets
 import matplotlib
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image as PILImage
 
 from .cluster import Cluster, status_table
 from .errors import ConfigError, ReplsimError
 from .node import LEADER
-from .plots import availability_plot, cluster_picture, lag_plot, network_faults
+from .plots import availability_plot, cluster_picture, divergence_plot, lag_plot, load_plot, network_faults
 
 if TYPE_CHECKING:
     from .clients import Writer
@@ -60,19 +62,21 @@ ACTIONS: dict[str, ActionBuilder] = {}
 
 
 class PlotSpec(NamedTuple):
-    """How a panel lays out one plot: the function, its share of the width, and margins in inches."""
+    """How a panel lays out one plot: the function, its share of the width, margins in inches, and
+    the name of its argument for a past moment (``"at"`` or ``"until"``; None: it always shows now)."""
 
     draw: PlotMaker
     width: float = 1.0
     left: float = 0.7  # room for the y tick labels and the y label
     right: float = 0.25  # room for a legend placed outside the axes
+    time_arg: str | None = None
 
 
 PLOTS: dict[str, PlotSpec] = {
-    "cluster": PlotSpec(partial(cluster_picture, legend=False), 1.15, 0.1, 0.1),
-    "lag": PlotSpec(lag_plot, 1.25, 0.75, 1.2),
-    "lag seconds": PlotSpec(partial(lag_plot, unit="seconds"), 1.25, 0.75, 1.2),
-    "availability": PlotSpec(availability_plot, 1.25, 0.75, 1.0),
+    "cluster": PlotSpec(partial(cluster_picture, legend=False), 1.15, 0.1, 0.1, "at"),
+    "lag": PlotSpec(lag_plot, 1.25, 0.75, 1.2, "until"),
+    "lag seconds": PlotSpec(partial(lag_plot, unit="seconds"), 1.25, 0.75, 1.2, "until"),
+    "availability": PlotSpec(availability_plot, 1.25, 0.75, 1.0, "until"),
 }
 """Plots a panel can show, by name (a plot function drawing into ``ax=``, and its layout)."""
 
@@ -82,8 +86,9 @@ _TOP, _BOTTOM = 0.5, 0.45  # inches above the axes (title, partition line) and b
 
 DEFAULT_ACTIONS = ("write", "crash", "recover", "advance")
 
-NOTES: dict[str, Callable[[Cluster], str]] = {}
-"""Notes a panel can show under its status table, by name: each says something about the cluster."""
+NOTES: dict[str, Callable[[Cluster, float], str]] = {}
+"""Notes a panel can show under its status table, by name: ``note(cluster, at)`` says something about
+the cluster as it was at time ``at`` (now, or the moment the panel looks back at)."""
 
 _OK_COLOUR = "#00573F"  # dark bluish green: readable text on white
 _ERROR_COLOUR = "#A51D00"  # dark vermillion
@@ -107,6 +112,8 @@ class ControlPanel(widgets.VBox):
     Built in: write, crash, recover, advance (the default), promote, partition,
     heal, and rate (a writes-per-second slider driving a client of the panel's own).
     ``plots``: names in ``PLOTS`` (or functions taking ``(cluster, ax=...)``, or ``PlotSpec``s), side by side.
+    ``timeline``: a "look back" slider over the experiment so far; the status and the plots then show
+    the moment chosen, rebuilt from the record (nothing is re-run); any action, or "Now", returns to now.
     """
 
     action_builders: Mapping[str, ActionBuilder] = ACTIONS
@@ -120,6 +127,7 @@ class ControlPanel(widgets.VBox):
         *,
         figsize: tuple[float, float] = (9.5, 3.8),
         dpi: float = 80.0,
+        timeline: bool = True,
         notes: Sequence[str] = (),
     ) -> None:
         super().__init__()
@@ -167,8 +175,12 @@ class ControlPanel(widgets.VBox):
         FigureCanvasAgg(self.figure)
         self._axes: list[Axes] | None = None
         self._controls = widgets.VBox()
+        self.at: float | None = None  # the past moment shown, or None for now
+        self._syncing = False
         for action in actions:
             self._build(action)
+        if timeline:
+            self._build_timeline()
         head = [widgets.HTML(f"<h3 style='margin:4px 0'>{html.escape(title)}</h3>")] if title else []
         self.children = [*head, self._controls, self.message, self.status, self.image]
         self._show("Ready: pick an action.", kind="info")
@@ -184,13 +196,17 @@ class ControlPanel(widgets.VBox):
         if self.writer is not None:
             self.writer.stop()
             self.writer = None
+        timeline = "look back" in self.inputs
         self.cluster = cluster
         self.buttons, self.inputs, self.actions, self._rows = {}, {}, [], {}
         self._controls.children = []
         self.figure.clear()
         self._axes = None
+        self.at = None
         for action in self._action_specs:
             self._build(action)
+        if timeline:
+            self._build_timeline()
         self.refresh()
 
     # --- building ---------------------------------------------------------
@@ -274,12 +290,60 @@ class ControlPanel(widgets.VBox):
             style={"description_width": "40px"},
         )
 
+    def _build_timeline(self) -> None:
+        slider = widgets.FloatSlider(
+            value=0.0,
+            min=0.0,
+            max=0.0,
+            step=0.1,
+            description="look back",
+            readout_format=".1f",
+            continuous_update=False,
+            style={"description_width": "70px"},
+            layout=widgets.Layout(width="420px"),
+        )
+        self.inputs["look back"] = slider
+        slider.observe(lambda change: None if self._syncing else self.run(self._look_back), names="value")
+        now = _button("Now", "Show the present again")
+        self.buttons["now"] = now
+        now.on_click(lambda _b: self.run(self._back_to_now))
+        self._controls.children = [*self._controls.children, widgets.HBox([slider, now])]
+
+    def _look_back(self) -> str:
+        t = float(self.inputs["look back"].value)
+        if t >= self.cluster.now - 1e-9:
+            return self._back_to_now()
+        self.at = t
+        return (
+            f"Looking back at t = {t:.1f} s (from the record); any action, or Now, "
+            f"returns to t = {self.cluster.now:.1f} s."
+        )
+
+    def _back_to_now(self) -> str:
+        self.at = None
+        return f"Showing now: t = {self.cluster.now:.1f} s."
+
+    def _sync_timeline(self) -> None:
+        """Keep the slider's range at the experiment so far, and on "now" unless looking back."""
+        slider = self.inputs.get("look back")
+        if slider is None:
+            return
+        self._syncing = True
+        try:
+            now = round(self.cluster.now, 1)
+            slider.max = max(now, 0.1)
+            slider.value = now if self.at is None else min(self.at, now)
+        finally:
+            self._syncing = False
+
     # --- running ----------------------------------------------------------
     def run(self, handler: Callable[[], str | None]) -> bool:
         """Run one action: show its message (or why it failed), then redraw. Never raises.
 
-        Returns True if the action succeeded.
+        Returns True if the action succeeded. An action (other than looking back) shows now again.
         """
+        if handler not in (self._look_back, self._back_to_now):
+            self.at = None
         try:
             text = handler()
         except ReplsimError as exc:
@@ -300,6 +364,7 @@ class ControlPanel(widgets.VBox):
     def refresh(self) -> None:
         """Redraw the status line and the figure from the cluster's current state (never raises)."""
         try:
+            self._sync_timeline()
             self.status.value = self._status_html()
             self.image.value = self._render()
         except Exception as exc:
@@ -317,11 +382,11 @@ class ControlPanel(widgets.VBox):
                 _clear_artists(ax)  # keeps the axes and their ticks: much faster than ax.cla()
             else:
                 ax.cla()
-            spec.draw(self.cluster, ax=ax)
-        buf = io.BytesIO()
+            when = {spec.time_arg: self.at} if spec.time_arg and self.at is not None else {}
+            spec.draw(self.cluster, ax=ax, **when)
         with matplotlib.rc_context(_FAST_TEXT):  # only for this figure; the learner's own plots keep theirs
-            fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})
-        return buf.getvalue()
+            fig.canvas.draw()
+        return _png(fig.canvas)
 
     def _make_axes(self) -> list[Axes]:
         """One axes per plot, side by side, with fixed margins (faster than a layout engine)."""
@@ -349,23 +414,54 @@ class ControlPanel(widgets.VBox):
 
     def _status_html(self) -> str:
         c = self.cluster
-        leaders = c.leaders()
-        head = f"t = {c.now:.1f} s &nbsp;·&nbsp; leader: <b>{html.escape(c.leader)}</b>"
-        head += f" (epoch {c.node(c.leader).epoch}{'' if c.node(c.leader).up else ', down'})"
+        v = c.view(self.at)
+        leaders = v.leaders()
+        lead = v.nodes[v.leader]
+        head = f"t = {v.time:.1f} s" + (" (looking back)" if self.at is not None else "")
+        head += f" &nbsp;·&nbsp; leader: <b>{html.escape(v.leader)}</b>"
+        head += f" (epoch {lead.epoch}{'' if lead.up else ', down'})"
         if len(leaders) > 1:
             head += f" &nbsp;·&nbsp; <b>split brain</b>: {html.escape(', '.join(leaders))} all lead"
-        if c.network.faulty:
-            head += f" &nbsp;·&nbsp; network: {html.escape(network_faults(c))}"
+        if v.faulty:
+            head += f" &nbsp;·&nbsp; network: {html.escape(network_faults(c, self.at))}"
         cells = "padding:1px 10px 1px 0; text-align:left"
-        header, table = status_table(c.status())  # the same cells as Cluster.table()
+        header, table = status_table(c.status(self.at))  # the same cells as Cluster.table()
         rows = ["<tr>" + "".join(f"<th style='{cells}'>{html.escape(h)}</th>" for h in header) + "</tr>"]
         for row in table:
             rows.append("<tr>" + "".join(f"<td style='{cells}'>{html.escape(v)}</td>" for v in row) + "</tr>")
-        notes = "".join(f"<div>{html.escape(NOTES[n](c))}</div>" for n in self.notes)
+        notes = "".join(f"<div>{html.escape(NOTES[n](c, v.time))}</div>" for n in self.notes)
         return (
             f"<div style='font-size:90%; line-height:1.35'><div>{head}</div>"
             f"<table style='border-collapse:collapse'>{''.join(rows)}</table>{notes}</div>"
         )
+
+
+def _png(canvas: FigureCanvasAgg) -> bytes:
+    """The drawn canvas as PNG bytes: a palette PNG (256 colours at most) if the figure is opaque.
+
+    A panel's figure has a few flat colours plus their anti-aliased edges (300-700 colours in
+    all). Pillow's fast octree brings them to 256 without dithering, in a third of the bytes of
+    an RGBA PNG and in half the time: a smaller message to the browser on every click (it
+    matters most on Binder, over the internet). Measured on lesson 1's panel: the commonest
+    colours move by at most 5 of 255, edge shades by at most 15; the background is set back to
+    exact (the octree's average made white 254: a faint box on a white page). A see-through
+    figure is written as an RGBA PNG.
+    """
+    rgba = np.asarray(canvas.buffer_rgba())
+    image = PILImage.frombuffer("RGBA", (rgba.shape[1], rgba.shape[0]), rgba, "raw", "RGBA", 0, 1)
+    buf = io.BytesIO()
+    if rgba[..., 3].min() < 255:
+        image.save(buf, format="png", compress_level=1)
+        return buf.getvalue()
+    palette = image.convert("RGB").quantize(
+        256, method=PILImage.Quantize.FASTOCTREE, dither=PILImage.Dither.NONE
+    )
+    colours = palette.getpalette()
+    bg = palette.getpixel((0, 0))  # a corner is always the figure's background
+    colours[3 * bg : 3 * bg + 3] = rgba[0, 0, :3].tolist()
+    palette.putpalette(colours)
+    palette.save(buf, format="png", compress_level=1)
+    return buf.getvalue()
 
 
 def _clear_artists(ax: Axes) -> None:
@@ -690,29 +786,32 @@ def _by_client(ops: Sequence[Any]) -> str:
     return ", ".join(f"{who}: {n}" for who, n in sorted(counts.items()))
 
 
-def _note_lost(c: Cluster) -> str:
-    lost = c.lost_writes()
-    text = f"Acknowledged writes the leader ({c.leader}) does not hold: {len(lost)}"
+def _note_lost(c: Cluster, at: float) -> str:
+    lost = c.lost_writes(at=at)
+    text = f"Acknowledged writes the leader ({c.history.leader_at(at)}) does not hold: {len(lost)}"
     return text + (f" ({_by_client(lost)})" if lost else "")
 
 
-def _note_discarded(c: Cluster) -> str:
-    thrown = {n: len(node.rolled_back) for n, node in c.nodes.items() if node.rolled_back}
+def _note_discarded(c: Cluster, at: float) -> str:
+    thrown: dict[str, int] = {}
+    for name, track in c.history.tracks.items():
+        for i, _, history, _ in track.jumps:  # a jump without an epoch history is a rollback
+            if history is None and track.t[i] <= at:
+                thrown[name] = thrown.get(name, 0) + track.lsn[i - 1] - track.lsn[i]
     text = f"Entries discarded by rollbacks: {sum(thrown.values())}"
     return text + (" (" + ", ".join(f"{n}: {k}" for n, k in thrown.items()) + ")" if thrown else "")
 
 
-def _note_split_brain(c: Cluster) -> str:
+def _note_split_brain(c: Cluster, at: float) -> str:
     from .history.checks import leaders_at_once, leaders_by_term
 
-    same = {e: who for e, who in leaders_by_term(c.history, c.now).items() if len(who) > 1}
+    same = {e: who for e, who in leaders_by_term(c.history, at).items() if len(who) > 1}
     if same:
         return "TWO LEADERS IN ONE TERM: " + "; ".join(f"epoch {e}: {', '.join(w)}" for e, w in same.items())
-    now = [(n, node.epoch) for n, node in c.nodes.items() if node.up and node.role == LEADER]
-    stretches = leaders_at_once(c.history, c.now)
+    stretches = leaders_at_once(c.history, at)
     total = sum(b - a for a, b, _ in stretches)
-    if len(now) > 1:
-        who = ", ".join(f"{n} (epoch {e})" for n, e in now)
+    if stretches and stretches[-1][1] >= at:
+        who = ", ".join(f"{n} (epoch {c.history.state_at(n, at).epoch})" for n in stretches[-1][2])
         return f"SPLIT BRAIN: two leaders at once, in different epochs: {who}; {total:.1f} s so far"
     if stretches:
         return f"No split brain now; two leaders at once for {total:.2f} s so far, never two in one epoch"
@@ -813,3 +912,126 @@ class PgPanel(widgets.VBox):
             "<table style='border-collapse:collapse'><tr>" + "</tr><tr>".join(rows) + "</tr></table>"
         )
         return first
+
+
+# --- lessons 2 and 3: a new follower, spreading reads, running SQL ---------------------
+PLOTS["load"] = PlotSpec(load_plot, 1.0, 0.75, 0.2)
+PLOTS["divergent rows"] = PlotSpec(divergence_plot, 1.0, 0.75, 0.2)
+_OWN_PLOTS.update({load_plot, divergence_plot})
+
+
+def _next_name(cluster: Cluster) -> str:
+    """A name for a new follower: the followers' common stem with the next letter or number."""
+    others = [n for n in cluster.names if n != cluster.leader]
+    last = others[-1] if others else "follower-0"
+    stem, tail = last[:-1], last[-1]
+    for _ in range(100):
+        if tail.isdigit():
+            tail = str(int(tail) + 1)
+        elif tail.isalpha() and tail < "Z":
+            tail = chr(ord(tail) + 1)
+        else:
+            stem, tail = last + "-", "1"
+        if stem + tail not in cluster.names:
+            return stem + tail
+    return f"follower-{len(cluster.names)}"
+
+
+@register_action("add follower")
+def _build_add_follower(panel: ControlPanel) -> None:
+    c = panel.cluster
+    name = widgets.Text(value=_next_name(c), description="name", layout=widgets.Layout(width="200px"))
+    name.style.description_width = "40px"
+
+    def add() -> str:
+        new = name.value.strip()
+        c.add_follower(new)
+        for key in ("node", "write_node"):  # the node choosers offer it from now on
+            chooser = panel.inputs.get(key)
+            if isinstance(chooser, widgets.Dropdown):
+                chosen = chooser.value
+                chooser.options = c.names  # this resets the choice: keep the learner's
+                chooser.value = chosen
+        name.value = _next_name(c)
+        lead = c.node(c.leader)
+        if not lead.up:
+            return f"{new} joins, but the leader is down: it gets its copy once the leader is back."
+        return (
+            f"{new} joins: the leader sends a copy of its data at lsn {lead.lsn} (a snapshot), "
+            "then the entries after it. Advance to see it arrive."
+        )
+
+    panel.add_action(
+        "add follower",
+        add,
+        inputs={"new_name": name},
+        button=_button("Add follower", "Add a new follower: a snapshot of the leader, then the log", "info"),
+    )
+
+
+@register_action("spread reads")
+def _build_spread_reads(panel: ControlPanel) -> None:
+    from .clients.readers import Readers
+
+    c = panel.cluster
+    count = widgets.BoundedIntText(
+        value=1, min=0, max=10, description="followers", layout=widgets.Layout(width="150px")
+    )
+    count.style.description_width = "65px"
+    rate = 200.0
+
+    def spread() -> str:
+        followers = [n for n in c.names if n != c.leader and c.node(n).up]
+        k = min(int(count.value), len(followers))
+        nodes = [c.leader, *followers[:k]]
+        readers = getattr(panel, "readers", None)
+        if readers is None:
+            key = _last_key(c)
+            if key not in c._written:  # a read needs a key some write created
+                c.write(key, "first")
+            panel.readers = Readers(c, rate, nodes, key=key, name="panel-readers")
+        else:
+            readers.spread(nodes)
+        share = 100 / len(nodes)
+        return (
+            f"Clients now send {rate:g} reads/s in turn to {', '.join(nodes)}: about {share:.0f}% each. "
+            "Advance to see the load."
+        )
+
+    panel.add_action(
+        "spread reads",
+        spread,
+        inputs={"read_followers": count},
+        button=_button("Spread reads", "Send the clients' reads to the leader and this many followers"),
+    )
+
+
+@register_action("sql")
+def _build_sql(panel: ControlPanel) -> None:
+    c = panel.cluster
+    text = widgets.Text(
+        value="UPDATE items SET price = price + abs(random() % 100) WHERE id = 7",
+        description="SQL",
+        layout=widgets.Layout(width="560px"),
+    )
+    text.style.description_width = "40px"
+
+    def run() -> str:
+        sql = text.value.strip()
+        if not sql:
+            raise ConfigError("type a statement that changes data (for example: UPDATE items SET ...)")
+        op = c.execute(sql)
+        entry = c.node(c.leader).log[op.lsn]
+        return (
+            f"{c.leader} ran it (lsn {op.lsn}) and logged {type(entry.change).__name__} "
+            f"of {entry.size:,} bytes for each follower. Advance, then compare the rows."
+        )
+
+    panel.add_action(
+        "sql",
+        run,
+        inputs={"sql": text},
+        button=_button(
+            "Run on leader", "Run this SQL on the leader; it ships it the cluster's way", "primary"
+        ),
+    )

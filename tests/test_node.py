@@ -14,9 +14,11 @@ class Host:
     def __init__(self):
         self.sim = Simulator()
         self.outbox, self.events, self.committed_tokens, self.unknown_tokens, self.dead = [], [], [], [], []
+        self.sent = []
 
     def send(self, dst, kind, msg, size=0):
         self.outbox.append((dst, kind, msg))
+        self.sent.append((dst, kind, msg))
 
     def broadcast(self, dsts, kind, msg, size=0):
         for d in dsts:
@@ -68,6 +70,19 @@ def test_follower_applies_in_order_and_acks_its_position():
     assert n["L"].match == {"F": 3}
 
 
+def test_a_recovering_follower_asks_once_not_again_when_the_stream_shows_the_same_gap():
+    host, n = cluster()
+    n["F"].crash()
+    for i in range(3):
+        n["L"].client_write(("k", i))
+    host.outbox.clear()  # sent while it was down
+    n["F"].recover()  # asks for what follows lsn 0
+    n["L"].client_write(("k", 3))  # the stream shows the gap before the answer arrives
+    deliver(host, n)
+    resends = [m for m in host.sent if m[1] == "append" and len(m[2][4]) > 1]
+    assert n["F"].lsn == 4 and len(resends) == 1  # one catch-up batch, not two
+
+
 def test_a_gap_makes_the_follower_ask_and_the_leader_resend():
     host, n = cluster()
     n["L"].client_write(("a", 1))
@@ -77,7 +92,7 @@ def test_a_gap_makes_the_follower_ask_and_the_leader_resend():
     assert n["F"].lsn == 2 and n["F"].store.snapshot() == {"a": 1, "b": 2}
 
 
-def test_a_lost_request_is_asked_again_at_the_next_heartbeat():
+def test_a_lost_request_is_asked_again_at_a_heartbeat_after_the_retry_interval():
     """Bug 3: the follower used to ask once per position; a lost request left it behind forever."""
     host, n = cluster()
     n["L"].client_write(("a", 1))
@@ -85,7 +100,11 @@ def test_a_lost_request_is_asked_again_at_the_next_heartbeat():
     n["L"].heartbeat()
     deliver(host, n, drop=lambda dst, kind, msg: kind == "ack")  # and so is the follower's request
     assert n["F"].lsn == 0
-    n["L"].heartbeat()  # the next heartbeat shows the gap again: the follower asks again
+    n["L"].heartbeat()  # too soon: the answer may still be on its way, so it does not ask twice
+    deliver(host, n)
+    assert n["F"].lsn == 0
+    host.sim.run(n["F"].retry_interval)
+    n["L"].heartbeat()  # a heartbeat after the retry interval: the follower asks again
     deliver(host, n)
     assert n["F"].lsn == 1
 

@@ -336,3 +336,32 @@ def test_standby_lag_plot_draws_one_line_per_standby_in_bytes_and_time():
     assert by_bytes.get_lines()[0].get_color() != by_bytes.get_lines()[1].get_color()
     assert by_bytes.get_lines()[0].get_linestyle() != by_bytes.get_lines()[1].get_linestyle()
     assert by_bytes.get_ylabel() and by_time.get_xlabel() == "time since the burst began (s)"
+
+
+def test_the_picture_and_the_table_of_a_past_moment_come_from_the_record():
+    c = anchor()
+    c.start_writes(rate=10)
+    c.advance(2)
+    c.partition(["Channel C"])
+    c.crash("Channel B")
+    c.advance(2)
+    then = c.table(at=3.0)
+    past = cluster_graph(c, at=3.0)
+    c.heal()
+    c.recover("Channel B")
+    c.crash("Anchor")
+    c.promote("Channel A")
+    c.advance(3)
+    assert c.table(at=3.0) == then  # asking later gives the same answer
+    again = cluster_graph(c, at=3.0)
+    assert dict(again.nodes(data=True)) == dict(past.nodes(data=True))
+    assert again.nodes["Channel B"]["up"] is False and again.nodes["Anchor"]["role"] == "leader"
+    assert again.edges["Anchor", "Channel C"]["link"] == "partitioned"
+    assert network_faults(c, at=3.0) == "partition: {Channel C} | {Anchor, Channel A, Channel B}"
+    assert network_faults(c) == ""
+    assert "DOWN" in then.splitlines()[4] and then.startswith("t = 3.000 s")
+    fig = cluster_picture(c, at=3.0)
+    assert fig.axes[0].get_title(loc="left").startswith("t = 3.0 s")
+    line = lag_plot(c, until=3.0).axes[0].get_lines()[0]
+    assert line.get_xdata()[-1] == 3.0
+    plt.close("all")

@@ -1,21 +1,33 @@
-"""The README's example runs, and says what it prints."""
+"""The README's examples run, and say what they print; lesson 9 shows the same instructor's recipe."""
 
 import contextlib
 import io
 import pathlib
 import re
+import textwrap
 
-README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
 
 
-def test_the_readme_example_runs_and_loses_the_writes_it_says():
-    (code,) = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+def examples():
+    """The README's python code blocks, dedented (the recipe sits in a list item)."""
+    return [textwrap.dedent(c) for c in re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)]
+
+
+def run(code):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(code, "README.md", "exec"), {})
-    lost = int(out.getvalue().split()[0])
+    return out.getvalue()
+
+
+def test_the_readme_example_runs_and_loses_the_writes_it_says():
+    first, _ = examples()
+    printed = run(first)
+    lost = int(printed.split()[0])
     assert lost == 500  # replica-2 missed 5 s of writes at 100 per second
-    table = out.getvalue().splitlines()[-3:]
+    table = printed.splitlines()[-3:]
     assert [row.split()[:3] for row in table] == [
         ["primary", "follower", "DOWN"],
         ["replica-1", "follower", "up"],
@@ -23,3 +35,11 @@ def test_the_readme_example_runs_and_loses_the_writes_it_says():
     ]
     # replica-1 follows the new leader: at most the write in flight behind it
     assert 0 <= int(table[2].split()[-2]) - int(table[1].split()[-2]) <= 1
+
+
+def test_the_instructors_recipe_prints_what_it_says_and_lesson_9_shows_the_same():
+    _, recipe = examples()
+    assert run(recipe) == "40 acknowledged writes lost\n"  # 2 s of writes at 20 a second
+    lesson = (ROOT / "lessons" / "09_recap_quiz.py").read_text()
+    shown = re.search(r"# ```python\n(.*?)# ```", lesson, flags=re.S).group(1)
+    assert "\n".join(line[2:] for line in shown.splitlines()) + "\n" == recipe

@@ -40,10 +40,10 @@ def descendants(widget):
 
 # --- what the panel shows ----------------------------------------------------------
 def test_default_panel_has_the_four_actions_with_clear_words_and_tooltips(panel):
-    assert list(panel.buttons) == ["write", "crash", "recover", "advance"]
-    assert [b.description for b in panel.buttons.values()] == ["Write", "Crash", "Recover", "Advance"]
+    assert list(panel.buttons) == ["write", "crash", "recover", "advance", "now"]
+    assert [b.description for b in panel.buttons.values()] == ["Write", "Crash", "Recover", "Advance", "Now"]
     assert all(len(b.tooltip) > 15 for b in panel.buttons.values())
-    assert set(panel.inputs) == {"write_key", "write_value", "write_node", "node", "seconds"}
+    assert set(panel.inputs) == {"write_key", "write_value", "write_node", "node", "seconds", "look back"}
     assert panel.inputs["write_node"].value == "Anchor"  # writes go to the leader unless changed
     assert panel.inputs["node"].value == "Channel A"
     assert isinstance(panel, widgets.VBox)
@@ -201,7 +201,7 @@ def test_failover_actions_promote_partition_and_heal():
 
 
 def test_the_fault_buttons_share_one_node_dropdown():
-    p = ControlPanel(anchor(), actions=("crash", "recover", "promote"))
+    p = ControlPanel(anchor(), actions=("crash", "recover", "promote"), timeline=False)
     (row,) = [w for w in p.children if isinstance(w, widgets.VBox)][0].children
     assert sum(isinstance(w, widgets.Dropdown) for w in row.children) == 1
     assert [w.description for w in row.children if isinstance(w, widgets.Button)] == [
@@ -300,7 +300,30 @@ def test_repr_is_short_and_readable(panel):
 
 
 def test_an_action_name_can_be_used_once_even_without_a_button():
-    p = ControlPanel(anchor(), actions=("rate",))
+    p = ControlPanel(anchor(), actions=("rate",), timeline=False)
     assert p.actions == ["rate"] and p.buttons == {}
     with pytest.raises(ConfigError, match="already has an action called 'rate'"):
         p.add_action("rate", lambda: None)
+
+
+def test_the_look_back_slider_shows_a_past_moment_from_the_record_and_actions_return_to_now():
+    c = Cluster(leader="Anchor", followers=CHANNELS, delay=0.05, seed=1)
+    p = ControlPanel(c)
+    c.start_writes(rate=10)
+    c.advance(2)
+    p.buttons["crash"].click()  # Channel A by default
+    c.advance(2)
+    p.refresh()
+    slider = p.inputs["look back"]
+    assert slider.max == 4.0 and slider.value == 4.0 and p.at is None
+    now_png = p.image.value
+    slider.value = 1.0
+    assert p.at == 1.0 and "looking back" in shown(p.status) and "t = 1.0 s" in shown(p.status)
+    assert "DOWN" not in shown(p.status)  # Channel A was still up at t = 1
+    assert p.image.value != now_png and "Looking back at t = 1.0 s" in shown(p.message)
+    assert c.now == 4.0  # nothing ran
+    p.buttons["now"].click()
+    assert p.at is None and "DOWN" in shown(p.status) and slider.value == 4.0
+    slider.value = 2.5
+    p.buttons["advance"].click()  # an action shows now again
+    assert p.at is None and slider.max == 5.0 and slider.value == 5.0 and p.last_error is None

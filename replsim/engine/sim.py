@@ -119,10 +119,17 @@ class Simulator:
         return Timer(self, fn, args)
 
     def step(self) -> bool:
-        """Run the next event; return False when there is none."""
+        """Run the next event; return False when there is none.
+
+        Copies of one message grouped in one event (``network.fanout``) are delivered one per step.
+        """
         if not self._heap:
             return False
-        self.now, _, fn, args = heapq.heappop(self._heap)
+        self.now, seq, fn, args = heapq.heappop(self._heap)
+        if getattr(fn, "__name__", "") == "fanout" and len(args[0]) > 1:
+            handlers, msg = args
+            heapq.heappush(self._heap, (self.now, seq, fn, (handlers[1:], msg)))  # the rest, next
+            fn, args = handlers[0], msg
         self.events_run += 1
         fn(*args)
         return True

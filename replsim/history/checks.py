@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ConfigError
 from .measures import values_at
 from .record import OK, PENDING, History, Op
 
@@ -36,6 +37,11 @@ def divergence(
     With ``at``, the nodes' data at that time, rebuilt from ``history`` (key-value stores).
     """
     names = list(nodes) if names is None else names
+    if at is not None and not all(isinstance(getattr(nodes[n].store, "data", None), dict) for n in names):
+        raise ConfigError(
+            "divergence(at=...) rebuilds past data from key-value changes; these nodes hold another "
+            "kind of store (SQL): compare them now, with divergence()"
+        )
     if at is None:
         tables = {n: _items(nodes[n].store) for n in names}
     else:
@@ -128,12 +134,29 @@ def check_time_order(history: History) -> list[str]:
     return bad
 
 
-class AckWatch:
-    """Watches writes as they are acknowledged: the leader and at least ``sync_replicas`` followers
-    must hold that exact entry at that moment; and an outcome, once settled, never changes."""
+def _has_held(track: Any, entry: Any) -> bool:
+    """Did this node ever append this exact entry (the same object the leader wrote)?"""
+    appended = track.appended
+    i = entry.lsn - 1
+    if not track.jumps:  # without rollbacks or snapshots, the i-th entry appended is at lsn i + 1
+        return i < len(appended) and appended[i] is entry
+    return any(e is entry for e in reversed(appended))
 
-    def __init__(self, cluster: Any) -> None:
+
+class AckWatch:
+    """Watches writes as they are acknowledged, and outcomes as they settle.
+
+    When a write waiting for k replica confirmations is acknowledged, its leader must
+    hold that exact entry and at least k other nodes must have held it (appended it;
+    one may have lost it since, if an operator promoted a node that lacked it, and
+    ``k`` is less than every follower). With ``strict=True`` (the default when every
+    follower must confirm) they must all still hold it at that moment. An outcome,
+    once settled, never changes.
+    """
+
+    def __init__(self, cluster: Any, strict: bool | None = None) -> None:
         self.cluster = cluster
+        self.strict = strict
         self.violations: list[str] = []
         self.settled: dict[int, str] = {}
         cluster.history.watchers.append(self)
@@ -149,10 +172,20 @@ class AckWatch:
         k = leader.sync_replicas
         if not leader.log.holds(op.lsn, op.epoch):
             self.violations.append(f"{op!r} acknowledged while its leader {op.node} does not hold it")
-        holders = [n for n, node in nodes.items() if n != op.node and node.log.holds(op.lsn, op.epoch)]
+            return
+        if not k:
+            return
+        entry = leader.log[op.lsn]
+        strict = self.strict if self.strict is not None else k >= len(nodes) - 1
+        if strict:
+            holders = [n for n, node in nodes.items() if n != op.node and node.log.holds(op.lsn, op.epoch)]
+        else:
+            tracks = self.cluster.history.tracks
+            holders = [n for n in nodes if n != op.node and _has_held(tracks[n], entry)]
         if len(holders) < k:
             self.violations.append(
-                f"{op!r} acknowledged with sync_replicas={k} while only {holders or 'no follower'} hold it"
+                f"{op!r} acknowledged with sync_replicas={k} while only {holders or 'no follower'} "
+                f"{'hold' if strict else 'ever held'} it"
             )
 
     def check(self) -> list[str]:

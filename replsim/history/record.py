@@ -225,6 +225,8 @@ class History:
         self.leaders: list[tuple[float, str]] = []  # (time, name) each time a leader is appointed
         self.tracks: dict[str, NodeTrack] = {}
         self.watchers: list[Callable[[Op], None]] = []  # called with each op as it settles
+        # (time, partition groups, one-way cuts) each time the network's faults change
+        self.networks: list[tuple[float, list[list[str]], list[tuple[str, str]]]] = []
 
     # --- recording ------------------------------------------------------
     def track(self, name: str, state: State) -> NodeTrack:
@@ -249,6 +251,22 @@ class History:
             op.error = error
         for w in self.watchers:
             w(op)
+
+    def network(self, now: float, groups: list[list[str]], cuts: list[tuple[str, str]]) -> None:
+        """The network's partition groups and cuts from ``now`` on."""
+        self.networks.append((now, [list(g) for g in groups], list(cuts)))
+
+    def network_at(self, t: float, names: list[str]) -> tuple[list[list[str]], list[tuple[str, str]]]:
+        """Partition groups (of ``names``) and cuts in force at time ``t``."""
+        groups: list[list[str]] = [list(names)]
+        cuts: list[tuple[str, str]] = []
+        for when, g, c in self.networks:
+            if when > t:
+                break
+            groups, cuts = g, c
+        members = set(names)
+        groups = [[n for n in g if n in members] for g in groups]
+        return [g for g in groups if g], cuts
 
     def event(self, now: float, kind: str, node: str | None = None, detail: str = "") -> Event:
         """Record a cluster event."""

@@ -94,6 +94,8 @@ class Node:
         self.epoch = 1
         self.log = Log()
         self.store: Store = store if store is not None else KVStore()
+        # a store whose log records something other than the client's change (rows, pages) runs it
+        self._execute = getattr(self.store, "execute", None)
         self.base_snapshot = self.store.snapshot()  # the store as it was at the log's base
         self.up = True
         self.broken: str | None = None  # why replication stopped here (an error applying a change)
@@ -107,7 +109,8 @@ class Node:
         # volatile state (lost in a crash)
         self.match: dict[str, int] = {}  # follower -> position it holds, checked in this epoch
         self.pending: deque[tuple[int, Any, str | None]] = deque()  # (lsn, token, client) awaiting acks
-        self._asked: int | None = None  # position of the last resend request
+        self._asked: tuple[str, int, float] | None = None  # last resend request: (to whom, from where, when)
+        self.retry_interval = 1.0  # seconds before asking the same leader again for the same entries
         self._stream: str | None = None  # the leader whose stream this node has checked in this epoch
         self.rolled_back: list[Entry] = []
         self.read_time = 0.0  # seconds a read from a client on the network keeps this node busy
@@ -182,7 +185,10 @@ class Node:
             self.check_writable(change)
         store = self.store
         try:
-            store.apply(change)
+            if self._execute is None:
+                store.apply(change)
+            else:
+                change = self._execute(change)
         except ReplsimError:
             raise
         except Exception as exc:  # the store refused it (bad SQL, ...): the client gets its error
@@ -267,7 +273,13 @@ class Node:
 
     def _answer_read(self, src: str, op: int, key: Any) -> None:
         if self.up:  # a node that crashed meanwhile never answers
-            answer = (self.name, op, "ok", self.store.read(key), self.log.last_lsn, self.epoch, None)
+            try:
+                value = self.store.read(key)
+            except Exception as exc:  # the store refused the query (bad SQL): the client gets its error
+                why = f"{self.name!r} refused the read: {type(exc).__name__}: {exc}"
+                self.send(src, "reply", (self.name, op, "fail", None, None, None, why), HEADER)
+                return
+            answer = (self.name, op, "ok", value, self.log.last_lsn, self.epoch, None)
             self.send(src, "reply", answer, HEADER)
 
     def _release_reads(self) -> None:
@@ -493,9 +505,8 @@ class Node:
             if not self._reconcile(history):
                 return
             self._stream = src
-            self._asked = None
         last = log.last_lsn
-        if prev_lsn > last:  # a gap: something was lost; heartbeats always ask again
+        if prev_lsn > last:  # a gap: something was lost; a heartbeat may ask again
             self._ask(src, last, again=not entries)
             return
         if prev_lsn < log.base:  # we already hold (in a snapshot) the start of this batch
@@ -528,10 +539,16 @@ class Node:
         self.send(src, "ack", (self.name, epoch, log.last_lsn, True), HEADER)
 
     def _ask(self, src: str, last: int, again: bool = False) -> None:
-        """Ask the leader for what follows ``last`` (once per position, or ``again``)."""
-        if again or self._asked != last:
-            self._asked = last
-            self.send(src, "ack", (self.name, self.epoch, last, False), HEADER)
+        """Ask ``src`` for what follows ``last``: once per leader and position, or ``again`` once
+        ``retry_interval`` has passed without an answer (a lost request or a lost answer; PostgreSQL's
+        standby waits ``wal_retrieve_retry_interval``, 5 s by default, before trying again)."""
+        now = self.sim.now
+        asked = self._asked
+        if asked is not None and asked[0] == src and asked[1] == last:
+            if not again or now - asked[2] < self.retry_interval:
+                return
+        self._asked = (src, last, now)
+        self.send(src, "ack", (self.name, self.epoch, last, False), HEADER)
 
     def _reconcile(self, history: History) -> bool:
         """Cut off entries the leader's log does not have (written by a leader nobody followed).
