@@ -32,6 +32,7 @@ from .errors import (
 )
 from .history import FAIL, INFO, OK, PENDING, History, Op, State, checks, measures
 from .node import FOLLOWER, LEADER, Node
+from .node.commit import CommitPolicy, unbind
 from .stores import KVStore, Store
 
 MIN_HEARTBEAT = 0.001
@@ -165,6 +166,7 @@ class Cluster:
         self._epoch = 1
         self._written: set = set()  # every key a client has tried to write
         self.failover: Any = None  # an automatic failover, if any (replsim.failover, replsim.node.election)
+        self._commit: CommitPolicy | None = None  # set_commit(): what leaders wait for
         self._host = _NodeHost(self)
         for n in names:
             self._add_node(
@@ -191,6 +193,8 @@ class Cluster:
             track=self.history.track(name, State(self.now, role, True, 1, self._leader, False)),
         )
         node.read_time = self.read_time
+        if self._commit is not None:
+            node.commit = self._commit.bind(node)
         self.nodes[name] = node
         self.network.add(node)
         return node
@@ -337,7 +341,8 @@ class Cluster:
                 raise NodeDownError(str(exc) + self._down_hint(name)) from None
             raise
         op.lsn, op.epoch = entry.lsn, entry.epoch
-        if not target.sync_replicas:  # else acknowledged later, when enough followers hold it
+        pending = target.pending
+        if not (pending and pending[-1][0] == entry.lsn):  # else acknowledged once followers confirm
             if history.watchers:
                 history.settle(op, now, OK)
             else:
@@ -575,6 +580,40 @@ class Cluster:
         lead.followers.append(name)
         if lead.up:
             lead.send_snapshot(name)
+
+    def set_commit(self, policy: CommitPolicy) -> None:
+        """What a leader waits for before acknowledging a write: a policy from ``replsim.node.commit``
+        (``Async()``, ``SemiSync(...)``, ``First(k, names)``, ``Quorum(k, names)``), instead of
+        ``sync_replicas``. Every node gets its own copy (so a promoted node brings its own)."""
+        if not isinstance(policy, CommitPolicy):
+            raise ConfigError(
+                "set_commit() takes a policy from replsim.node.commit (Async, SemiSync, First, Quorum), "
+                f"got {policy!r}"
+            )
+        if self.sync_replicas:
+            raise ConfigError(
+                f"this cluster waits for sync_replicas={self.sync_replicas}; make it with sync_replicas=0 "
+                "to use a commit policy instead"
+            )
+        if any(n.pending for n in self.nodes.values()):
+            raise NodeStateError("writes are waiting for confirmations: change the policy when none are")
+        policy.check(self.names)
+        self._commit = policy
+        for node in self.nodes.values():
+            unbind(node)
+            node.commit = policy.bind(node)
+        self.history.event(self.now, "commit", None, policy.describe())
+
+    def set_stages(self, name: str, flush: float = 0.0, apply: float = 0.0) -> None:
+        """Give follower ``name`` separate stages: ``flush`` seconds from receiving the stream to having
+        it on disk, and ``apply`` seconds to apply each entry (a busy replica falls behind). It confirms
+        each stage to the leader, so commit policies can wait for received, flushed or applied."""
+        node = self.node(name)
+        flush = check_time("flush", flush)
+        apply = check_time("apply", apply)
+        if flush > 60 or apply > 60:
+            raise ConfigError(f"flush and apply must be at most 60 seconds, got {flush!r} and {apply!r}")
+        node.set_stages(flush, apply)
 
     def fork(self) -> Cluster:
         """An independent copy of the whole simulation, to try another choice from this moment on.

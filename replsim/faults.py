@@ -20,7 +20,11 @@ Checked on every schedule (``check``):
 - converged: after the faults stop and the network heals, every up node the
   leader streams to holds the leader's log and data; then, after an operator
   rejoins every node, all of them do, and no operation is left pending;
-- fully synchronous replication (``mode="all"``): no acknowledged write is lost.
+- fully synchronous replication (``mode="all"``): no acknowledged write is lost;
+- the commit policies of ``replsim.node.commit`` (modes ``semi``, ``first``, ``any``,
+  with followers given random flush and apply times): each acknowledged write had the
+  confirmations its policy asks for, from standbys that do hold it, and a write is lost
+  only to the promotion of a node that had not confirmed it (``CommitWatch``).
 
 ``Config(design=...)`` runs the same kind of schedules against an automatic
 failover (``replsim.failover``): ``"naive"`` and ``"fencing"`` (a monitor
@@ -57,9 +61,13 @@ from .history.checks import (
     lost_by_clients,
 )
 from .history.measures import lost_writes
+from .node.commit import CommitPolicy, CommitWatch, First, Quorum, SemiSync
 
-MODES = ("async", "one", "all")
-"""Commit modes: asynchronous (0 sync replicas), one synchronous replica, all followers synchronous."""
+MODES = ("async", "one", "all", "semi", "first", "any")
+"""Commit modes: asynchronous (0 sync replicas), one synchronous replica, all followers synchronous;
+and commit policies: MySQL's semi-sync with a short timeout, PostgreSQL's FIRST k and ANY k (the
+standbys listed in a random order, k and the stage confirmed drawn at random)."""
+POLICY_MODES = ("semi", "first", "any")
 
 FINDINGS = (
     "two leaders in one term",
@@ -128,6 +136,8 @@ class Schedule:
     jitter: float
     rate: float
     actions: tuple[Action, ...] = field(default=())
+    commit: str = ""  # a commit policy, as code (policy modes)
+    stages: tuple[tuple[str, float, float], ...] = ()  # (node, flush, apply) of nodes with stages
 
     def cluster(self) -> Cluster:
         """A fresh cluster with this schedule's settings (and its design attached)."""
@@ -142,6 +152,10 @@ class Schedule:
             seed=self.seed,
             keep_messages=0,
         )
+        for name, flush, apply in self.stages:
+            c.set_stages(name, flush=flush, apply=apply)
+        if self.commit:
+            c.set_commit(policy(self.commit))
         if self.config.design != "operator":
             attach(c, self.config.design, timeout=_TIMEOUTS[self.config.design])
         return c
@@ -160,11 +174,18 @@ class Schedule:
             "from replsim import Cluster",
             "from replsim.faults import attempt, settle_and_check",
             "from replsim.history.checks import AckWatch",
+            *(
+                ["from replsim.node.commit import CommitWatch, First, Quorum, SemiSync"]
+                if self.commit
+                else []
+            ),
             "",
             f"c = Cluster(leader={self.names[0]!r}, followers={list(self.names[1:])!r},",
             f"            delay={self.delay!r},"
             f"            jitter={self.jitter!r}, loss={self.config.loss!r}, heartbeat=0.1,",
             f"            sync_replicas={self.sync_replicas}, seed={self.seed}, keep_messages=0)",
+            *(f"c.set_stages({n!r}, flush={f!r}, apply={a!r})" for n, f, a in self.stages),
+            *([f"c.set_commit({self.commit})", "commits = CommitWatch(c)"] if self.commit else []),
         ]
         design = self.config.design
         if design != "operator":
@@ -185,7 +206,8 @@ class Schedule:
             "for w in writers:",
             "    w.stop()",
             f"print(settle_and_check(c, mode={self.config.mode!r}, settle={self.config.settle!r},",
-            f"                       watch=watch, design={design!r}))",
+            f"                       watch=watch, design={design!r})"
+            + (" + commits.check())" if self.commit else ")"),
         ]
         return "\n".join(lines)
 
@@ -199,7 +221,7 @@ def generate(seed: int, config: Config = Config()) -> Schedule:
     rng = random.Random(f"replsim-faults:{seed}")
     n = config.nodes or rng.randint(3, 6)
     names = tuple(f"n{i}" for i in range(1, n + 1))
-    sync = {"async": 0, "one": 1, "all": n - 1}[config.mode]
+    sync = {"async": 0, "one": 1, "all": n - 1}.get(config.mode, 0)
     delay = rng.choice([0.001, 0.005, 0.02])
     jitter = delay * rng.choice([0.0, 0.5, 1.0])
     rate = rng.choice([10.0, 20.0, 40.0])
@@ -243,7 +265,38 @@ def generate(seed: int, config: Config = Config()) -> Schedule:
         actions.append(Action(t, kind, args))
     if config.design != "operator":  # the same draws, so a seed's faults are the same in every design
         actions = [a for a in actions if a.name not in _NO_HANDS]
-    return Schedule(seed, config, names, sync, delay, jitter, rate, tuple(actions))
+    commit, stages = _commit_settings(seed, config.mode, names)
+    return Schedule(seed, config, names, sync, delay, jitter, rate, tuple(actions), commit, stages)
+
+
+def _commit_settings(seed: int, mode: str, names: tuple[str, ...]) -> tuple[str, tuple]:
+    """A policy mode's commit policy (as code) and random stages, from their own random stream."""
+    if mode not in POLICY_MODES:
+        return "", ()
+    rng = random.Random(f"replsim-faults:{seed}:commit")
+    stage = rng.choice(["received", "flushed", "applied"])
+    listed = rng.sample(names, len(names))  # every node: whoever leads, the others are its standbys
+    k = rng.randint(1, len(names) - 1)
+    if mode == "semi":
+        code = f"SemiSync(1, timeout={rng.choice([0.2, 0.5, 1.0])!r}, stage={stage!r})"
+    elif mode == "first":
+        code = f"First({k}, {listed!r}, stage={stage!r}, timeout={rng.choice([0.3, 1.0, 60.0])!r})"
+    else:
+        code = f"Quorum({k}, {listed!r}, stage={stage!r})"
+    stages = tuple(
+        (name, rng.choice([0.0, 0.002, 0.01]), rng.choice([0.0, 0.001, 0.005]))
+        for name in names
+        if rng.random() < 0.6
+    )
+    return code, stages
+
+
+def policy(code: str) -> CommitPolicy:
+    """The commit policy a schedule's code names (``SemiSync(...)``, ``First(...)``, ``Quorum(...)``)."""
+    made = eval(code, {"__builtins__": {}}, {"SemiSync": SemiSync, "First": First, "Quorum": Quorum})
+    if not isinstance(made, CommitPolicy):
+        raise ConfigError(f"not a commit policy: {code!r}")
+    return made
 
 
 def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -334,6 +387,7 @@ class Result:
 def run(schedule: Schedule) -> Result:
     """Run a schedule and check its history."""
     c = schedule.cluster()
+    commits = CommitWatch(c) if schedule.commit else None
     watch = AckWatch(c)
     writers = schedule.clients(c)
     for a in schedule.actions:
@@ -345,6 +399,8 @@ def run(schedule: Schedule) -> Result:
     config = schedule.config
     found: dict[str, int] = {}
     bad = settle_and_check(c, config.mode, config.settle, watch, config.design, found)
+    if commits is not None:
+        bad += commits.check()
     return Result(schedule, c, bad, found)
 
 

@@ -672,8 +672,8 @@ def _build_rate(panel: ControlPanel) -> None:
     panel.add_action("rate", set_rate, inputs={"rate": rate}, live=True)
 
 
-@register_action("failover")
-def _build_failover(panel: ControlPanel) -> None:
+@register_action("promote running")
+def _build_promote_running(panel: ControlPanel) -> None:
     c = panel.cluster
     node = panel.node_dropdown()
 
@@ -688,7 +688,7 @@ def _build_failover(panel: ControlPanel) -> None:
         return text
 
     panel.add_action(
-        "failover",
+        "promote running",
         failover,
         inputs={"node": node},
         row="node",

@@ -88,7 +88,7 @@ def test_lesson_5s_panel_counts_lost_and_discarded_writes_as_they_happen():
     send_in_batches(c)
     c.start_writes(rate=4, keys=["score"], name="sports desk")
     panel = ControlPanel(
-        c, actions=("crash", "failover", "rejoin", "recover", "advance"), notes=("lost", "discarded")
+        c, actions=("crash", "promote running", "rejoin", "recover", "advance"), notes=("lost", "discarded")
     )
     assert "leader (Anchor) does not hold: 0" in shown(panel.status)
     panel.inputs["seconds"].value = 5.0
@@ -96,7 +96,7 @@ def test_lesson_5s_panel_counts_lost_and_discarded_writes_as_they_happen():
     panel.inputs["node"].value = "Anchor"
     panel.buttons["crash"].click()
     panel.inputs["node"].value = "Channel A"
-    panel.buttons["failover"].click()
+    panel.buttons["promote running"].click()
     assert panel.last_error is None and "Anchor could not be reached" in shown(panel.message)
     assert "leader (Channel A) does not hold: 1 (sports desk: 1)" in shown(panel.status)
     panel.inputs["node"].value = "Anchor"
@@ -128,7 +128,8 @@ def test_lesson_6s_panel_partitions_groups_flags_a_split_brain_and_switches_desi
     )
     panel.inputs["design"].value = "quorum"
     assert panel.last_error is None and panel.cluster.failover.design == "quorum" and panel.cluster.now == 0
-    assert panel.inputs["design"].value == "quorum" and set(panel.buttons) == {"split", "heal", "advance", "now"}
+    assert panel.inputs["design"].value == "quorum"
+    assert set(panel.buttons) == {"split", "heal", "advance", "now"}
     panel.inputs["side"].value = ("east",)
     panel.buttons["split"].click()
     panel.inputs["seconds"].value = 3.0

@@ -17,11 +17,12 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from replsim.faults import Config, explore, generate, run, shrink
+from replsim.faults import POLICY_MODES, Config, explore, generate, run, shrink
 from replsim.node import replication
 
 SCHEDULES = int(os.environ.get("REPLSIM_SCHEDULES", "1000"))
 CONFIGS = [Config(mode=m, loss=loss) for m in ("async", "one", "all") for loss in (0.0, 0.05)]
+CONFIGS += [Config(mode=m, loss=0.05) for m in POLICY_MODES]  # commit policies, with followers' stages
 
 
 def _explore_chunk(args):

@@ -19,6 +19,9 @@ Messages (kind, then the fields after the sender's name):
   up to ``lsn``", sent only after the follower has checked the leader's stream in
   this epoch; only these count towards a synchronous commit. ``ok=False``: "please
   send what follows ``lsn``" (a request, never counted).
+- ``confirm(epoch, lsn, flushed)``: follower -> leader, sent only by a follower with
+  stages (``set_stages``): "I have received (``flushed``: and flushed) your stream up
+  to ``lsn``", before it applies it; ``ack`` then says it has applied it.
 - ``stale(epoch)``: to an old leader, "a newer epoch exists" (fencing).
 - ``snapshot(epoch, lsn, base_epoch, history, data)``: leader -> follower, a copy
   of the whole store at ``lsn`` (``pg_basebackup``), after which streaming resumes.
@@ -41,11 +44,11 @@ from ..errors import NodeDownError, NodeStateError, ReadOnlyError, ReplsimError,
 from ..history.record import NodeTrack, State
 from ..log import Compacted, Entry, History, Log, epoch_at, segment_start
 from ..stores import KVStore, Store
+from .stages import HEADER, Stages
 
 LEADER = "leader"
 FOLLOWER = "follower"
 CANDIDATE = "candidate"  # reserved for elections
-HEADER = 32  # bytes of a message's header on the wire
 
 
 class Host(Protocol):
@@ -61,7 +64,7 @@ class Host(Protocol):
     def dead_letter(self, node: str, kind: str, src: str) -> None: ...
 
 
-class Node:
+class Node(Stages):
     """One database server in the cluster."""
 
     fencing = True
@@ -101,6 +104,7 @@ class Node:
         self.broken: str | None = None  # why replication stopped here (an error applying a change)
         self.needs_rebuild: int | None = None  # the leader's log base, when it no longer has what we need
         self.sync_replicas = sync_replicas
+        self.commit: Any = None  # a commit policy (replsim.node.commit); None: wait for sync_replicas
         self.keep_log = keep_log  # a leader keeps at least this many entries for followers (None: all)
         self.slots: dict[str, int] | None = {} if slots else None  # durable follower positions
         self.epoch_history: History = ((1, 1),)  # (epoch, first lsn) of every position, as led
@@ -108,6 +112,7 @@ class Node:
         self.heartbeat_timer = self.sim.timer(self._heartbeat_tick)
         # volatile state (lost in a crash)
         self.match: dict[str, int] = {}  # follower -> position it holds, checked in this epoch
+        self.progress: dict[str, tuple[int, int]] = {}  # follower -> (received, flushed), from confirms
         self.pending: deque[tuple[int, Any, str | None]] = deque()  # (lsn, token, client) awaiting acks
         self._asked: tuple[str, int, float] | None = None  # last resend request: (to whom, from where, when)
         self.retry_interval = 1.0  # seconds before asking the same leader again for the same entries
@@ -116,6 +121,7 @@ class Node:
         self.read_time = 0.0  # seconds a read from a client on the network keeps this node busy
         self._busy_until = 0.0
         self._waiting: list[tuple[int, str, int, Any]] = []  # reads waiting for a position (after, ...)
+        self._init_stages()  # none: a follower applies what it receives at once (see stages.py)
         self.track = track if track is not None else NodeTrack(self._state())
         self._pos_t = self.track.t.append  # the record of positions, appended to on every change
         self._pos_lsn = self.track.lsn.append
@@ -127,6 +133,7 @@ class Node:
             "snapshot": self.on_snapshot,
             "nolog": self.on_nolog,
             "request": self.on_request,
+            "confirm": self.on_confirm,
         }
         if role == LEADER and heartbeat:
             self.heartbeat_timer.set(heartbeat)
@@ -204,7 +211,7 @@ class Node:
         self._pos_lsn(prev + 1)
         msg = (self.name, self.epoch, prev, prev_epoch, (entry,), self.epoch_history)
         self.broadcast(self.followers, "append", msg, HEADER + size)
-        if self.sync_replicas:
+        if self.sync_replicas or (self.commit is not None and self.commit.waits(self, prev + 1)):
             self.pending.append((prev + 1, token, client))
         if self.keep_log is not None and len(log.entries) > 2 * self.keep_log + 64:
             self._compact()
@@ -245,7 +252,7 @@ class Node:
                         self.send(src, "reply", answer, HEADER)
                     return
             entry = self.client_write((key, value) if rid is None else (key, value, rid), op, src)
-            if self.sync_replicas:
+            if self.pending and self.pending[-1][0] == entry.lsn:
                 return  # replied when enough followers hold it
             answer = (self.name, op, "ok", value, entry.lsn, entry.epoch, None)
         except ReplsimError as exc:
@@ -341,6 +348,18 @@ class Node:
             self.followers.append(src)
         self._resend(src, lsn)
 
+    def on_confirm(self, src: str, epoch: int, lsn: int, flushed: bool) -> None:
+        """Leader: a follower with stages has received (``flushed``: and flushed) the stream up to ``lsn``."""
+        if not self.up:
+            self.host.dead_letter(self.name, "confirm", src)
+            return
+        if epoch != self.epoch or self.role != LEADER:
+            return  # about another epoch's stream: says nothing about ours
+        received, done = self.progress.get(src, (0, 0))
+        self.progress[src] = (max(received, lsn), max(done, lsn) if flushed else done)
+        if self.pending:
+            self._commit()
+
     def _resend(self, dst: str, lsn: int) -> None:
         log = self.log
         prev = min(lsn, log.last_lsn)
@@ -354,11 +373,14 @@ class Node:
         )
 
     def _commit(self) -> None:
-        k = self.sync_replicas
-        match = self.match
-        if len(match) < k:
-            return
-        committed = sorted(match.values(), reverse=True)[k - 1]
+        if self.commit is not None:
+            committed = self.commit.position(self)
+        else:
+            k = self.sync_replicas
+            match = self.match
+            if len(match) < k:
+                return
+            committed = sorted(match.values(), reverse=True)[k - 1]
         pending = self.pending
         while pending and pending[0][0] <= committed:
             lsn, token, client = pending.popleft()
@@ -414,12 +436,15 @@ class Node:
         self.leader = leader
         self.followers = []
         self.match.clear()
+        self.progress.clear()
         self._stream = None
         self._asked = None
         self.heartbeat_timer.cancel()
 
     def follow(self, leader: str | None) -> None:
         """Become a follower of ``leader`` (an operator's repointing; None: of nobody yet)."""
+        if self._inbox:
+            self._drain()
         self._abort_pending(
             f"{self.name!r} stopped leading before enough replicas confirmed: outcome unknown"
         )
@@ -429,12 +454,15 @@ class Node:
 
     def become_leader(self, epoch: int, followers: list[str]) -> None:
         """Take over as leader of a new epoch (a promotion) and announce it."""
+        if self._inbox:
+            self._drain()  # like a standby replaying all the WAL it received before it is promoted
         self.role = LEADER
         self.leader = self.name
         self.epoch = epoch
         self.followers = list(followers)
         self.epoch_history = self.log.segments() + ((epoch, self.lsn + 1),)
         self.match.clear()
+        self.progress.clear()
         self.pending.clear()
         self._asked = None
         self._stream = None
@@ -645,12 +673,15 @@ class Node:
         """Stop at once; lose volatile state (waiting writes become unknown)."""
         if not self.up:
             raise NodeStateError(f"{self.name!r} is already down")
+        if self._inbox:
+            self._drain()  # a process crash: what it received is in the OS's hands and replayed on restart
         self._abort_pending(f"{self.name!r} crashed before enough replicas confirmed: outcome unknown")
         self.up = False
         self._save_slots()
         self._waiting = []  # reads parked here are lost with the process: their clients time out
         self._busy_until = 0.0
         self.match.clear()
+        self.progress.clear()
         self._asked = None
         self._stream = None
         self.heartbeat_timer.cancel()
@@ -677,6 +708,7 @@ class Node:
 describe("append")(lambda m: {"epoch": m[1], "lsns": (m[2] + 1, m[2] + len(m[4])) if m[4] else None})
 describe("ack")(lambda m: {"epoch": m[1], "lsn": m[2], "ok": m[3]})
 describe("stale")(lambda m: {"epoch": m[1]})
+describe("confirm")(lambda m: {"epoch": m[1], "lsn": m[2], "flushed": m[3]})
 describe("snapshot")(lambda m: {"epoch": m[1], "lsn": m[2]})
 describe("nolog")(lambda m: {"epoch": m[1], "base": m[2]})
 describe("request")(lambda m: {"op": m[1], "kind": m[2], "key": m[3], "after": m[5] if len(m) > 5 else 0})

@@ -1,0 +1,291 @@
+"""Figures of what readers see and what commits cost (lessons 4 and 7), in the course's palette.
+
+Like ``replsim.plots``: every function draws into ``ax`` (or ``axes``) when given,
+else makes a new pyplot figure, returns the figure and never calls ``plt.show()``;
+colour is always doubled by a hatch, a marker or a label, for greyscale and for
+colour-blind readers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .errors import ConfigError
+from .history.anomalies import KINDS
+from .plots import LINE_COLOURS, OKABE_ITO, _mark_events
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
+    from .sweep import Failover
+
+HATCHES = ("", "///", "xx", "..", "\\\\\\", "++")
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _pair(axes: Sequence[Axes] | None, figsize: tuple[float, float]) -> Sequence[Axes]:
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=figsize, layout="constrained")
+    if len(axes) != 2:
+        raise ConfigError(f"axes must be two axes side by side, got {len(axes)}")
+    return axes
+
+
+def _bars(ax: Axes, labels: Sequence[str], series: Mapping[str, Sequence[float]], fmt: str = "{:g}") -> None:
+    """Grouped bars: one group per label, one bar per series (colour and hatch), values written on top."""
+    n = len(series)
+    width = 0.8 / max(n, 1)
+    x = np.arange(len(labels))
+    for i, (name, values) in enumerate(series.items()):
+        pos = x - 0.4 + width * (i + 0.5)
+        bars = ax.bar(
+            pos,
+            values,
+            width,
+            label=name,
+            color=LINE_COLOURS[i % len(LINE_COLOURS)],
+            hatch=HATCHES[i % len(HATCHES)],
+            edgecolor="#333333",
+            linewidth=0.6,
+        )
+        ax.bar_label(bars, labels=[fmt.format(v) for v in values], fontsize=7, padding=1)
+    ax.set_xticks(x, labels)
+    ax.grid(True, axis="y", color="#E5E5E5", lw=0.8)
+    ax.set_axisbelow(True)
+
+
+def geo_read_plot(rows: Mapping[str, Mapping[str, float]], axes: Sequence[Axes] | None = None) -> Figure:
+    """Per city: read latency from the nearest replica and from the leader, and the staleness it buys.
+
+    ``rows``: city -> ``{"nearest ms", "leader ms", "stale %", "stale by ms"}`` (mean latencies; the
+    share of reads from the nearest replica that were stale, and by how much on average).
+    """
+    left, right = _pair(axes, (10, 3.8))
+    cities = list(rows)
+    _bars(
+        left,
+        cities,
+        {
+            "from the nearest replica": [rows[c]["nearest ms"] for c in cities],
+            "from the leader": [rows[c]["leader ms"] for c in cities],
+        },
+        "{:.0f}",
+    )
+    left.set_ylabel("mean read latency (ms)")
+    left.set_title("What a reader waits", fontsize=11, loc="left")
+    left.legend(fontsize=8, loc="upper left")
+    left.set_ylim(0, max(max(rows[c]["leader ms"] for c in cities), 1) * 1.25)
+    _bars(right, cities, {"stale reads (%)": [rows[c]["stale %"] for c in cities]}, "{:.0f}%")
+    twin = right.twinx()
+    twin.plot(
+        np.arange(len(cities)),
+        [rows[c]["stale by ms"] for c in cities],
+        marker="D",
+        color=OKABE_ITO["vermillion"],
+        linestyle="--",
+        label="stale by, on average (ms)",
+    )
+    twin.set_ylabel("stale by (ms)")
+    twin.set_ylim(0, max([rows[c]["stale by ms"] for c in cities] + [1]) * 1.3)
+    right.set_ylim(0, max([rows[c]["stale %"] for c in cities] + [1]) * 1.3)
+    right.set_ylabel("reads from the nearest replica\nthat were stale (%)")
+    right.set_title("What it buys: staleness", fontsize=11, loc="left")
+    handles = right.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+    right.legend(handles=handles, fontsize=8, loc="upper left")
+    return left.figure
+
+
+def policy_plot(rows: Sequence[Mapping[str, Any]], axes: Sequence[Axes] | None = None) -> Figure:
+    """Per read policy: how many of each anomaly the checkers found, and the read latency it costs.
+
+    ``rows``: ``{"policy", "counts": {kind: n}, "mean ms", "p99 ms"}`` per policy.
+    """
+    left, right = _pair(axes, (11, 4.2))
+    names = [r["policy"] for r in rows]
+    short = [n.replace(" ", "\n", 1) if len(n) > 12 else n for n in names]
+    _bars(left, short, {k: [r["counts"][k] for r in rows] for k in KINDS}, "{:d}")
+    left.set_ylabel("anomalies found in the clients' histories")
+    left.set_title("What readers saw", fontsize=11, loc="left")
+    left.legend(fontsize=7, loc="upper right")
+    left.tick_params(axis="x", labelsize=7)
+    _bars(
+        right,
+        short,
+        {"mean": [r["mean ms"] for r in rows], "99th percentile": [r["p99 ms"] for r in rows]},
+        "{:.1f}",
+    )
+    right.set_ylabel("read latency (ms)")
+    right.set_title("What it cost", fontsize=11, loc="left")
+    right.legend(fontsize=8, loc="upper left")
+    right.tick_params(axis="x", labelsize=7)
+    return left.figure
+
+
+def tradeoff_plot(runs: Iterable[Failover], axes: Sequence[Axes] | None = None) -> Figure:
+    """Per commit mode: the write latency clients saw (box plot), and the acknowledged writes lost at
+    failover, by what went wrong before it (a network fault, the whole zone failing, or neither)."""
+    left, right = _pair(axes, (11, 4.2))
+    by_mode: dict[str, list[Failover]] = {}
+    for r in runs:
+        by_mode.setdefault(r.mode, []).append(r)
+    modes = list(by_mode)
+    short = [m.replace(", ", ",\n") for m in modes]
+    lat = [np.concatenate([r.latencies for r in by_mode[m]]) * 1000 for m in modes]
+    box = left.boxplot(lat, whis=(1, 99), showfliers=False, patch_artist=True, widths=0.6)
+    left.set_xticks(np.arange(1, len(modes) + 1), short)
+    for i, patch in enumerate(box["boxes"]):
+        patch.set(facecolor=LINE_COLOURS[i % len(LINE_COLOURS)], hatch=HATCHES[i % len(HATCHES)], alpha=0.85)
+    for med in box["medians"]:
+        med.set(color="black", linewidth=1.6)
+    left.set_yscale("log")
+    left.set_ylabel("write latency seen by the client (ms)\nbox: middle half; whiskers: 1% to 99%")
+    left.set_title("Cost: latency of every write", fontsize=11, loc="left")
+    left.tick_params(axis="x", labelsize=7)
+    left.grid(True, axis="y", color="#E5E5E5", lw=0.8)
+    causes = {
+        "network fault first": lambda r: r.network_fault,
+        "zone failed with it": lambda r: r.zone_failure and not r.network_fault,
+        "neither": lambda r: not (r.network_fault or r.zone_failure),
+    }
+    bottom = np.zeros(len(modes))
+    x = np.arange(len(modes))
+    for i, (name, test) in enumerate(causes.items()):
+        vals = np.array([sum(r.lost for r in by_mode[m] if test(r)) for m in modes], dtype=float)
+        right.bar(
+            x,
+            vals,
+            0.6,
+            bottom=bottom,
+            label=name,
+            color=LINE_COLOURS[(i + 3) % len(LINE_COLOURS)],
+            hatch=HATCHES[i + 1],
+            edgecolor="#333333",
+            linewidth=0.6,
+        )
+        bottom += vals
+    for xi, m in zip(x, modes):
+        n = len(by_mode[m])
+        losing = sum(r.lost > 0 for r in by_mode[m])
+        right.text(
+            xi, bottom[xi] + 0.5, f"{int(bottom[xi])}\n{losing}/{n}", ha="center", va="bottom", fontsize=7
+        )
+    right.set_xticks(x, short)
+    right.tick_params(axis="x", labelsize=7)
+    right.set_ylim(0, max(bottom.max(), 1) * 1.3)
+    right.set_ylabel("acknowledged writes lost, all failovers\n(on top: total, failovers losing any)")
+    right.set_title("Risk: writes lost at failover", fontsize=11, loc="left")
+    right.legend(fontsize=8, loc="upper right", title="before the crash", title_fontsize=8)
+    right.grid(True, axis="y", color="#E5E5E5", lw=0.8)
+    right.set_axisbelow(True)
+    return left.figure
+
+
+def acknowledged_plot(
+    cluster: Cluster,
+    ax: Axes | None = None,
+    bin_seconds: float = 0.25,
+    title: str | None = None,
+    waiting: bool = True,
+) -> Figure:
+    """Writes acknowledged per second over time (by when the client heard), and (``waiting``) the
+    writes left waiting, on a second axis.
+
+    A synchronous commit whose standby is dead acknowledges nothing: the line drops to 0
+    while the waiting ones pile up (the shaded area), then they are all released at once.
+    """
+    if isinstance(bin_seconds, bool) or not isinstance(bin_seconds, (int, float)) or not bin_seconds > 0:
+        raise ConfigError(f"bin_seconds must be > 0, got {bin_seconds!r}")
+    ax = _axes(ax, (8, 3.4))
+    end = max(cluster.now, bin_seconds)
+    edges = np.arange(0.0, end + bin_seconds, bin_seconds)
+    writes = cluster.history.writes()
+    done = np.array([o.complete for o in writes if o.outcome == "ok" and o.complete is not None])
+    counts, _ = np.histogram(done, bins=edges)
+    starts = edges[:-1]
+    ax.step(
+        starts,
+        counts / bin_seconds,
+        where="post",
+        color=LINE_COLOURS[4],
+        lw=1.8,
+        label="acknowledged per second",
+    )
+    handles = []
+    if waiting:
+        held = [
+            sum(o.invoke <= t and (o.complete is None or o.complete > t or o.outcome != "ok") for o in writes)
+            for t in starts
+        ]
+        twin = ax.twinx()
+        twin.fill_between(
+            starts,
+            held,
+            step="post",
+            facecolor="#EEEEEE",
+            edgecolor="#888888",
+            hatch="//",
+            lw=0,
+            label="waiting",
+        )
+        twin.set_ylabel("writes waiting for an answer")
+        twin.set_ylim(0, max(max(held, default=0), 1) * 1.4)
+        ax.set_zorder(twin.get_zorder() + 1)
+        ax.patch.set_visible(False)
+        handles = twin.get_legend_handles_labels()[0]
+    ax.set_xlim(0, end)
+    ax.set_ylim(0, max(counts.max(initial=0) / bin_seconds, 1) * 1.4)
+    _mark_events(ax, cluster)
+    ax.set_xlabel("virtual time (s)")
+    ax.set_ylabel("writes acknowledged per second")
+    ax.set_title(title or "Acknowledged writes", fontsize=11, loc="left")
+    handles = ax.get_legend_handles_labels()[0] + handles
+    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.12 if waiting else 1.0, 1.0))
+    return ax.figure
+
+
+def stage_timeline(times: Mapping[str, Mapping[str, float]], ax: Axes | None = None) -> Figure:
+    """One write's path, per setting: when the standby received, flushed and applied it, and when the
+    client heard back (``times``: setting -> ``{"received", "flushed", "applied", "acknowledged"}``, ms)."""
+    ax = _axes(ax, (8, 2.8))
+    marks = {"received": "o", "flushed": "s", "applied": "^", "acknowledged": "*"}
+    for i, t in enumerate(times.values()):
+        y = len(times) - 1 - i
+        ax.plot([0, t["acknowledged"]], [y, y], color="#BBBBBB", lw=3, zorder=1)
+        for j, (stage, m) in enumerate(marks.items()):
+            ax.plot(
+                t[stage],
+                y,
+                marker=m,
+                markersize=11 if stage == "acknowledged" else 8,
+                linestyle="none",
+                color=LINE_COLOURS[j],
+                label=stage if i == 0 else None,
+                zorder=2,
+            )
+        ax.annotate(
+            f"{t['acknowledged']:.1f} ms",
+            (t["acknowledged"], y),
+            xytext=(8, -3),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    ax.set_yticks(range(len(times)), list(reversed(list(times))))
+    ax.set_xlabel("time since the client sent the write (ms)")
+    ax.set_xlim(0, max(t["acknowledged"] for t in times.values()) * 1.2)
+    ax.set_ylim(-0.7, len(times) - 0.3)
+    ax.legend(fontsize=8, ncol=4, loc="lower right", bbox_to_anchor=(1.0, 1.0))
+    ax.grid(True, axis="x", color="#E5E5E5", lw=0.8)
+    return ax.figure
+
+
+__all__ = ["geo_read_plot", "policy_plot", "tradeoff_plot", "acknowledged_plot", "stage_timeline"]

@@ -1,0 +1,444 @@
+"""Commit policies: what a leader waits for before it tells a client that a write succeeded.
+
+Give one to a cluster with ``Cluster.set_commit(policy)``; each node gets its own copy,
+used while it leads. Without one, ``sync_replicas`` decides (0: asynchronous).
+
+- :class:`Async`: nothing; the write is acknowledged as soon as the leader has it
+  (the default of PostgreSQL, MySQL and Redis).
+- :class:`SemiSync`: MySQL's semi-synchronous replication. Any ``k`` replicas must
+  confirm they have the write (MySQL: written to the relay log and flushed); after
+  ``timeout`` seconds without that (``rpl_semi_sync_source_timeout``, 10 s by default)
+  the leader stops waiting and acknowledges writes asynchronously, until a replica has
+  caught up with the write that timed out.
+- :class:`First`: PostgreSQL's ``synchronous_standby_names = 'FIRST k (s1, s2, ...)'``.
+  The first ``k`` listed standbys that are connected and streaming are synchronous; the
+  others wait their turn. A standby the leader has not heard from for ``timeout`` seconds
+  (``wal_sender_timeout``, 60 s by default) is not connected, and the next one in the
+  list takes its place; when it is heard from again it counts once it has caught up
+  (PostgreSQL's ``catchup`` state, then ``streaming``). With fewer than ``k``, writes wait.
+- :class:`Quorum`: ``ANY k (s1, s2, ...)``: any ``k`` of the listed standbys.
+
+``stage`` says what a confirmation means (PostgreSQL's ``synchronous_commit``):
+``"received"`` (``remote_write``: the standby has it, not yet on disk), ``"flushed"``
+(``on``: on the standby's disk) or ``"applied"`` (``remote_apply``: replayed, so reads on
+the standby see it). The stages differ only on followers that have them
+(``Cluster.set_stages``); others apply what they receive at once, and their one
+acknowledgement stands for all three.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from .replication import Node
+
+STAGES = {"received": "remote_write", "flushed": "on", "applied": "remote_apply"}
+"""What a confirmation means, and PostgreSQL's ``synchronous_commit`` setting for it."""
+
+_EPS = 1e-9
+
+
+def stage_position(node: Node, follower: str, stage: str) -> int:
+    """The position ``follower`` has confirmed to leader ``node`` at ``stage`` (in this epoch)."""
+    applied = node.match.get(follower, 0)
+    if stage == "applied":
+        return applied
+    received, flushed = node.progress.get(follower, (0, 0))
+    return max(applied, received if stage == "received" else flushed)
+
+
+def holds_received(node: Node, lsn: int, epoch: int) -> bool:
+    """Has ``node`` the entry (lsn, epoch) in its log, or received and waiting to be applied?"""
+    if node.log.holds(lsn, epoch):
+        return True
+    return any(e.lsn == lsn and e.epoch == epoch for m in node._inbox for e in m[4])
+
+
+def _count(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"{name} must be a whole number >= {low}, got {value!r}")
+    return value
+
+
+def _seconds(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ConfigError(f"{name} must be a number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+class CommitPolicy:
+    """What a leader waits for before acknowledging a write (a base class: see the module's list)."""
+
+    k = 0
+
+    def __init__(self, stage: str = "flushed") -> None:
+        if stage not in STAGES:
+            known = ", ".join(f"{s!r} ({pg})" for s, pg in STAGES.items())
+            raise ConfigError(f"stage must be one of {known}; got {stage!r}")
+        self.stage = stage
+        self.node: Node | None = None
+
+    # --- set-up -------------------------------------------------------------
+    def check(self, names: Sequence[str]) -> None:
+        """Raise ConfigError if this policy does not fit a cluster of nodes ``names``."""
+
+    def bind(self, node: Node) -> CommitPolicy:
+        """A copy of this policy for ``node``, with its own state."""
+        mine = copy.copy(self)
+        mine.node = node
+        mine._start(node)
+        return mine
+
+    def _start(self, node: Node) -> None:
+        """Set up per-node state (timers, message hooks)."""
+
+    # --- what the node asks -------------------------------------------------
+    def waits(self, node: Node, lsn: int) -> bool:
+        """Does the write just appended at ``lsn`` wait for confirmations?"""
+        return True
+
+    def position(self, node: Node) -> int:
+        """The newest position that may be acknowledged now."""
+        raise NotImplementedError
+
+    def required(self, node: Node) -> int:
+        """How many confirmations a write acknowledged now must have."""
+        return self.k
+
+    def candidates(self, node: Node) -> list[str]:
+        """The standbys whose confirmations count now."""
+        return [f for f in node.followers if f != node.name]
+
+    def confirmed_by(self, node: Node, lsn: int) -> list[str]:
+        """The standbys whose confirmations of ``lsn`` count now (sorted)."""
+        return sorted(f for f in self.candidates(node) if stage_position(node, f, self.stage) >= lsn)
+
+    def describe(self) -> str:
+        """The setting in words, like a database's configuration."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.describe()})"
+
+
+class Async(CommitPolicy):
+    """Acknowledge at once; replicate afterwards."""
+
+    def __init__(self) -> None:
+        super().__init__("flushed")
+
+    def waits(self, node: Node, lsn: int) -> bool:
+        return False
+
+    def position(self, node: Node) -> int:
+        return node.log.last_lsn
+
+    def confirmed_by(self, node: Node, lsn: int) -> list[str]:
+        return []
+
+    def describe(self) -> str:
+        return "asynchronous"
+
+
+class Quorum(CommitPolicy):
+    """``ANY k (names)``: any ``k`` of the listed standbys confirm (``names=None``: any followers)."""
+
+    def __init__(self, k: int, names: Sequence[str] | None = None, stage: str = "flushed") -> None:
+        super().__init__(stage)
+        self.k = _count("k", k, 1)
+        self.names = _names(names) if names is not None else None
+        if self.names is not None and self.k > len(self.names):
+            raise ConfigError(f"k ({k}) is more than the {len(self.names)} standbys named")
+
+    def check(self, names: Sequence[str]) -> None:
+        _known(self.names, names)
+        if self.k > len(names) - 1:
+            raise ConfigError(f"k ({self.k}) is more than the {len(names) - 1} followers a leader can have")
+
+    def candidates(self, node: Node) -> list[str]:
+        if self.names is None:
+            return super().candidates(node)
+        return [n for n in self.names if n != node.name]
+
+    def position(self, node: Node) -> int:
+        at = sorted((stage_position(node, f, self.stage) for f in self.candidates(node)), reverse=True)
+        return at[self.k - 1] if len(at) >= self.k else 0
+
+    def describe(self) -> str:
+        who = "any follower" if self.names is None else ", ".join(self.names)
+        return f"ANY {self.k} ({who}), {STAGES[self.stage]}"
+
+
+class First(CommitPolicy):
+    """``FIRST k (names)``: the first ``k`` connected standbys in the list confirm, in priority order."""
+
+    def __init__(self, k: int, names: Sequence[str], stage: str = "flushed", timeout: float = 60.0) -> None:
+        super().__init__(stage)
+        self.k = _count("k", k, 1)
+        self.names = _names(names)
+        if self.k > len(self.names):
+            raise ConfigError(f"k ({k}) is more than the {len(self.names)} standbys named")
+        self.timeout = _seconds("timeout", timeout)
+
+    def check(self, names: Sequence[str]) -> None:
+        _known(self.names, names)
+
+    def _start(self, node: Node) -> None:
+        self._heard: dict[str, float] = {}
+        self._behind: set[str] = set()  # went silent: they count again once caught up
+        self._epoch = node.epoch
+        self._since = node.sim.now
+        self._sim = node.sim
+        self._timer = node.sim.timer(self._recheck)
+        _listen(node, self._hear, before=True)
+
+    def _hear(self, src: str, epoch: int) -> None:
+        if epoch != self._epoch:
+            self._fresh(self.node)  # type: ignore[arg-type]
+            if epoch != self._epoch:
+                return  # about another epoch: not streaming from us
+        self._heard[src] = self._sim.now
+
+    def _fresh(self, node: Node) -> None:
+        if node.epoch != self._epoch:  # leading a new epoch: nobody heard from yet
+            self._epoch, self._since, self._heard, self._behind = node.epoch, node.sim.now, {}, set()
+
+    def connected(self, node: Node) -> list[str]:
+        """The listed standbys connected and streaming: heard from within ``timeout`` (all, early in a
+        leadership), and, if one went silent before, caught up since (it has received every write waiting)."""
+        self._fresh(node)
+        now = node.sim.now
+        out = []
+        for n in self.names:
+            if n == node.name:
+                continue
+            if now - self._heard.get(n, self._since) >= self.timeout - _EPS:
+                self._behind.add(n)
+                continue
+            if n in self._behind:
+                target = node.pending[0][0] if node.pending else node.log.last_lsn
+                if stage_position(node, n, "received") < target:
+                    continue  # still catching up
+                self._behind.discard(n)
+            out.append(n)
+        return out
+
+    def candidates(self, node: Node) -> list[str]:
+        return self.connected(node)[: self.k]
+
+    def position(self, node: Node) -> int:
+        sync = self.candidates(node)
+        if len(sync) < self.k:
+            return 0
+        if node.pending:  # look again when one of them would stop counting as connected
+            due = min(self._heard.get(n, self._since) for n in sync) + self.timeout
+            timer = self._timer
+            if not timer.armed or timer.due > due:  # an early look re-arms it for later
+                timer.set(max(due - node.sim.now, 0.0))
+        return min(stage_position(node, f, self.stage) for f in sync)
+
+    def _recheck(self) -> None:
+        node = self.node
+        if node is not None and node.pending and node.up:
+            node._commit()
+
+    def describe(self) -> str:
+        return f"FIRST {self.k} ({', '.join(self.names)}), {STAGES[self.stage]}"
+
+
+class SemiSync(CommitPolicy):
+    """MySQL's semi-synchronous replication: any ``k`` replicas confirm, unless ``timeout`` passes."""
+
+    def __init__(self, k: int = 1, timeout: float = 10.0, stage: str = "flushed") -> None:
+        super().__init__(stage)
+        self.k = _count("k", k, 1)
+        self.timeout = _seconds("timeout", timeout)
+
+    def check(self, names: Sequence[str]) -> None:
+        if self.k > len(names) - 1:
+            raise ConfigError(f"k ({self.k}) is more than the {len(names) - 1} followers a leader can have")
+
+    def _start(self, node: Node) -> None:
+        self.on = True
+        self._epoch = node.epoch
+        self._target = 0  # while off: the position a replica must reach to switch back on
+        self._timer = node.sim.timer(self._tick)
+        _listen(node, self._hear)
+
+    def _fresh(self, node: Node) -> None:
+        if node.epoch != self._epoch:
+            self._epoch, self.on, self._target = node.epoch, True, 0
+
+    def waits(self, node: Node, lsn: int) -> bool:
+        self._fresh(node)
+        if not self.on:
+            return False
+        if not self._timer.armed:
+            self._timer.set(self.timeout)
+        return True
+
+    def position(self, node: Node) -> int:
+        if not self.on:
+            return node.log.last_lsn
+        at = sorted((stage_position(node, f, self.stage) for f in self.candidates(node)), reverse=True)
+        return at[self.k - 1] if len(at) >= self.k else 0
+
+    def confirmed_by(self, node: Node, lsn: int) -> list[str]:
+        return super().confirmed_by(node, lsn) if self.on else []
+
+    def required(self, node: Node) -> int:
+        return self.k if self.on else 0
+
+    def _tick(self) -> None:
+        node = self.node
+        if node is None or not self.on or not node.pending or not node.up:
+            return
+        oldest = node.pending[0][0]
+        try:
+            waited = node.sim.now - node.log[oldest].time
+        except (IndexError, KeyError):
+            waited = self.timeout
+        if waited < self.timeout - _EPS:
+            self._timer.set(self.timeout - waited)
+            return
+        self.on = False
+        self._target = node.pending[-1][0]
+        node._event(
+            "semi-sync off",
+            f"no replica confirmed lsn {oldest} within {self.timeout:g} s: acknowledging without waiting",
+        )
+        node._commit()
+
+    def _hear(self, src: str, epoch: int) -> None:
+        node = self.node
+        if node is None or self.on or epoch != node.epoch:
+            return
+        if stage_position(node, src, self.stage) >= self._target:
+            self.on = True
+            node._event(
+                "semi-sync on", f"{src!r} caught up to lsn {self._target}: waiting for replicas again"
+            )
+
+    def describe(self) -> str:
+        return f"semi-sync, {self.k} of any replicas, timeout {self.timeout:g} s"
+
+
+def _names(names: Any) -> list[str]:
+    if isinstance(names, str) or not isinstance(names, (list, tuple)):
+        raise ConfigError(f"names must be a list of standby names, got {names!r}")
+    if not names or not all(isinstance(n, str) for n in names):
+        raise ConfigError(f"names must be a non-empty list of standby names, got {names!r}")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"names must name each standby once, got {list(names)!r}")
+    return list(names)
+
+
+def _known(mine: list[str] | None, names: Sequence[str]) -> None:
+    unknown = [n for n in mine or () if n not in names]
+    if unknown:
+        known = ", ".join(map(repr, names))
+        raise ConfigError(f"unknown standby {unknown[0]!r} in the commit policy; the nodes are {known}")
+
+
+class _Hook:
+    """A node's handler for acknowledgements or confirmations that also tells a policy who was heard.
+
+    An object rather than a closure, so that a forked cluster (a deep copy) gets its own.
+    """
+
+    __slots__ = ("handle", "hear", "before")
+
+    def __init__(self, handle: Any, hear: Any, before: bool) -> None:
+        self.handle, self.hear, self.before = handle, hear, before
+
+    def __call__(self, src: str, epoch: int, *rest: Any) -> None:
+        if self.before:
+            self.hear(src, epoch)
+        self.handle(src, epoch, *rest)
+        if not self.before:
+            self.hear(src, epoch)
+
+
+def _listen(node: Node, hear: Any, before: bool = False) -> None:
+    """Call ``hear(src, epoch)`` after (``before``: before) each acknowledgement or confirmation
+    ``node`` receives."""
+    node.handlers["ack"] = _Hook(node.on_ack, hear, before)
+    node.handlers["confirm"] = _Hook(node.on_confirm, hear, before)
+
+
+def unbind(node: Node) -> None:
+    """Take ``node``'s commit policy away (and its message hooks): back to ``sync_replicas``."""
+    node.commit = None
+    node.handlers["ack"] = node.on_ack
+    node.handlers["confirm"] = node.on_confirm
+
+
+class CommitWatch:
+    """Checks what commit policies promise, as writes are acknowledged and after failovers.
+
+    - At each acknowledgement: at least ``k`` standbys counted by the leader's policy
+      have confirmed the write (none needed once semi-sync has fallen back), and each
+      of them does hold it, received or applied.
+    - After the run (:meth:`check`): an acknowledged write missing from the final
+      leader was first lost to a promotion of a node that had not confirmed it.
+    """
+
+    def __init__(self, cluster: Any) -> None:
+        self.cluster = cluster
+        self.confirmers: dict[int, list[str]] = {}  # op id -> standbys that had confirmed it
+        self.violations: list[str] = []
+        cluster.history.watchers.append(self)
+
+    def __call__(self, op: Any) -> None:
+        if op.kind != "write" or op.outcome != "ok" or op.lsn is None:
+            return
+        nodes = self.cluster.nodes
+        leader = nodes[op.node]
+        policy = leader.commit
+        if policy is None:
+            return
+        who = policy.confirmed_by(leader, op.lsn)
+        self.confirmers[op.id] = who
+        if len(who) < policy.required(leader):
+            self.violations.append(
+                f"{op!r} acknowledged under {policy.describe()} with only {who} confirming"
+            )
+        for f in who:
+            if not holds_received(nodes[f], op.lsn, op.epoch):
+                self.violations.append(f"{op!r}: {f} counted as confirming it, but does not have it")
+
+    def first_loss(self, op: Any) -> tuple[float, str] | None:
+        """The first leader appointed after ``op`` was acknowledged that did not hold it: (time, name)."""
+        h = self.cluster.history
+        for when, name in h.leaders:
+            if when >= op.complete and not h.tracks[name].holds([op.lsn], [op.epoch], [when])[0]:
+                return when, name
+        return None
+
+    def check(self) -> list[str]:
+        """The violations seen, plus lost writes first lost to a node that had confirmed them."""
+        bad = list(self.violations)
+        for op in self.cluster.lost_writes():
+            loss = self.first_loss(op)
+            if loss is not None and loss[1] in self.confirmers.get(op.id, ()):
+                bad.append(f"{op!r} lost although {loss[1]}, promoted at t={loss[0]:.6g}, had confirmed it")
+        return bad
+
+
+__all__ = [
+    "CommitPolicy",
+    "Async",
+    "SemiSync",
+    "First",
+    "Quorum",
+    "STAGES",
+    "stage_position",
+    "holds_received",
+    "unbind",
+    "CommitWatch",
+]

@@ -1,0 +1,139 @@
+"""Stages of a follower: it receives the leader's stream, flushes it to disk, then applies it.
+
+By default a follower applies what it receives at once, and its one acknowledgement
+(``ack``) says it has the entries. ``Node.set_stages(flush, apply)`` separates the
+three steps, as a PostgreSQL standby does (``pg_stat_replication``'s write, flush and
+replay positions): the follower confirms receipt at once and the flush once done, with
+``confirm`` messages, and acknowledges each entry once applied; reads see only what it
+has applied, so a busy follower's readers fall behind while its disk is up to date.
+
+It confirms only the next entries of the stream it has already checked in this
+epoch (the same rule as ``ack``); anything else waits its turn, unconfirmed, and is
+checked when applied. Everything received is kept through a crash (a process crash:
+the operating system has it) and applied before a promotion, as PostgreSQL replays all
+the WAL it received before it is promoted.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..log import Entry, History
+
+HEADER = 32  # bytes of a message's header on the wire
+
+
+class Stages:
+    """A follower's stages, part of :class:`~replsim.node.Node` (the leader's side: ``Node.on_confirm``)."""
+
+    def _init_stages(self) -> None:
+        self.flush_time = 0.0  # seconds from receiving a message to having it on disk
+        self.apply_time = 0.0  # seconds to apply one entry (one at a time)
+        self._inbox: deque[tuple] = deque()  # appends received, not yet applied
+        self._tail: int | None = None  # last lsn received in this leader's stream (None: unknown)
+        self._top = 0  # the highest lsn waiting in the inbox
+        self._flush_due = self._apply_due = 0.0
+
+    def set_stages(self, flush: float = 0.0, apply: float = 0.0) -> None:
+        """Receive, flush, then apply: ``flush`` seconds from receiving a message to having it on disk,
+        ``apply`` seconds to apply each entry (one at a time, so a busy follower falls behind).
+
+        With both 0 (the default) a follower applies what it receives at once. Otherwise it
+        confirms receipt at once and the flush when done (``confirm``), and acknowledges each
+        entry (``ack``) once applied; reads see only what it has applied.
+        """
+        if self._inbox:
+            self._drain()
+        self.flush_time, self.apply_time = float(flush), float(apply)
+        self.handlers["append"] = self._receive if (flush or apply) else self.on_append
+
+    @property
+    def received_lsn(self) -> int:
+        """Position of the newest entry this node has received from its leader (applied or not).
+
+        Like PostgreSQL's ``pg_last_wal_receive_lsn()``: what a standby will hold once it has
+        replayed everything, so what it would bring to a promotion.
+        """
+        if self._inbox and self._tail is not None:
+            return max(self._tail, self.log.last_lsn)
+        return self.log.last_lsn
+
+    def _receive(
+        self,
+        src: str,
+        epoch: int,
+        prev_lsn: int,
+        prev_epoch: int,
+        entries: tuple[Entry, ...],
+        history: History,
+    ) -> None:
+        """Follower with stages: take an append in, confirm it, and apply it later, in order."""
+        if not self.up:
+            self.host.dead_letter(self.name, "append", src)
+            return
+        inbox = self._inbox
+        tail = self._tail if inbox else self.log.last_lsn
+        ours = src == self._stream and epoch == self.epoch  # the stream checked in this epoch
+        if not inbox and not entries:
+            self.on_append(src, epoch, prev_lsn, prev_epoch, entries, history)  # nothing to wait for
+            return
+        sim = self.sim
+        now = sim.now
+        due = self._flush_due
+        if entries:
+            due = max(due, now + self.flush_time)
+            self._flush_due = due
+        if ours and tail is not None and entries and prev_lsn == tail:
+            # the next entries of a stream already checked: say so now, and once flushed
+            last = entries[-1].lsn
+            self._tail = last
+            self.send(src, "confirm", (self.name, epoch, last, False), HEADER)
+            sim.schedule(due - now, self._flushed, src, epoch, last)
+        elif not (ours and not entries):  # a heartbeat of our stream changes nothing we know
+            self._tail = None  # known again once the inbox is empty
+        # only entries beyond those already held or waiting take time to apply (a resend repeats some)
+        top = self._top if inbox else self.log.last_lsn
+        fresh = len(entries) if not ours else sum(e.lsn > top for e in entries)
+        if entries and entries[-1].lsn > top:
+            self._top = entries[-1].lsn
+        elif not inbox:
+            self._top = top
+        msg = (src, epoch, prev_lsn, prev_epoch, entries, history)
+        inbox.append(msg)
+        self._apply_due = done = max(due, self._apply_due, now) + self.apply_time * fresh
+        sim.schedule(done - now, self._apply_next, msg)
+
+    def _flushed(self, src: str, epoch: int, lsn: int) -> None:
+        if self.up and epoch == self.epoch and src == self.leader:
+            self.send(src, "confirm", (self.name, epoch, lsn, True), HEADER)
+
+    def _apply_next(self, msg: tuple) -> None:
+        inbox = self._inbox
+        if inbox and inbox[0] is msg:  # else it was applied already (a drain)
+            inbox.popleft()
+            self.on_append(*msg)
+            if self._tail is None and inbox and self.up:
+                self._find_tail()
+
+    def _find_tail(self) -> None:
+        """After an unchecked message was applied: if all still waiting follows on, confirm it now."""
+        tail = self.log.last_lsn
+        stream, epoch = self._stream, self.epoch
+        for src, e, prev_lsn, _, entries, _ in self._inbox:
+            if src != stream or e != epoch or (entries and prev_lsn != tail):
+                return  # still unknown
+            if entries:
+                tail = entries[-1].lsn
+        if stream is not None and tail > self.log.last_lsn:
+            self._tail = tail
+            self.send(stream, "confirm", (self.name, epoch, tail, False), HEADER)
+            self.sim.schedule(max(self._flush_due - self.sim.now, 0.0), self._flushed, stream, epoch, tail)
+
+    def _drain(self) -> None:
+        """Apply everything received, now (before a crash, a promotion or a repointing)."""
+        inbox = self._inbox
+        while inbox:
+            self.on_append(*inbox.popleft())
+        self._flush_due = self._apply_due = self.sim.now

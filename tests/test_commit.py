@@ -1,0 +1,271 @@
+"""Commit policies and follower stages: what a client waits for, and what each policy promises.
+
+Latencies are worked out by hand: a client next to the leader is 0.5 ms away, the
+standbys 10 ms, and a standby with stages takes 4 ms to flush and 3 ms per entry to apply.
+"""
+
+import pytest
+
+from replsim import Cluster
+from replsim.errors import ConfigError, NodeStateError
+from replsim.faults import Config, explore, generate, run, shrink
+from replsim.node import replication
+from replsim.node.commit import Async, CommitWatch, First, Quorum, SemiSync, holds_received
+from replsim.node.replication import HEADER
+
+FLUSH, APPLY = 0.004, 0.003
+
+
+def staged(policy=None, followers=("s1", "s2"), **kw):
+    """A leader and standbys 10 ms away, each with a flush and an apply stage, streaming for 1 s."""
+    c = Cluster(leader="p", followers=list(followers), delay=0.010, seed=1, **kw)
+    for f in followers:
+        c.set_stages(f, flush=FLUSH, apply=APPLY)
+    if policy is not None:
+        c.set_commit(policy)
+    c.advance(1.0)  # the first heartbeat: every standby has checked the leader's stream
+    return c
+
+
+def latency(c, client="app"):
+    app = c.clients.get(client) or c.client(client, near=c.leader)
+    op = app.write("k", len(c.history.ops))
+    c.advance(1.0)
+    assert op.outcome == "ok"
+    return round(op.complete - op.invoke, 6)
+
+
+@pytest.mark.parametrize(
+    "stage, waited", [("received", 0), ("flushed", FLUSH), ("applied", FLUSH + APPLY)], ids=lambda v: str(v)
+)
+def test_what_a_confirmation_means_sets_the_wait(stage, waited):
+    c = staged(First(1, ["s1", "s2"], stage=stage))
+    assert latency(c) == pytest.approx(0.0005 + 0.010 + waited + 0.010 + 0.0005)
+
+
+def test_async_does_not_wait_and_a_standby_shows_only_what_it_has_applied():
+    c = staged(Async())
+    assert latency(c) == pytest.approx(0.001)
+    op = c.write("k", "new")
+    c.advance(0.010)  # arrived at s1: received, not yet flushed or applied
+    s1 = c.node("s1")
+    assert s1.received_lsn == op.lsn and s1.lsn == op.lsn - 1
+    assert c.read("k", node="s1") != "new" and c.lag()["s1"] == 1
+    c.advance(FLUSH + APPLY)
+    assert c.read("k", node="s1") == "new" and s1.lsn == op.lsn
+
+
+def test_a_busy_standby_falls_behind_in_applying_and_catches_up():
+    c = Cluster(leader="p", followers=["busy"], delay=0.005, seed=1)
+    c.set_stages("busy", apply=0.004)  # applies 250 entries a second
+    w = c.start_writes(rate=500)
+    c.advance(1.0)
+    w.stop()
+    busy = c.node("busy")
+    assert busy.received_lsn >= 495 and 230 <= busy.lsn <= 260  # received nearly all, applied half
+    c.advance(2.0)
+    assert busy.lsn == c.node("p").lsn == 500
+
+
+def test_a_read_waiting_for_a_position_waits_for_it_to_be_applied():
+    c = staged()
+    app = c.client("app", near="s1")
+    w = app.write("k", "mine")
+    c.advance(0.0205)  # the reply is back: s1 has received the write, not applied it
+    r = app.read("k", node="s1", after=app.last_write)
+    c.advance(1.0)
+    assert w.outcome == "ok" and r.value == "mine"
+    assert r.complete - r.invoke > 0.001  # it waited for the apply
+
+
+def test_a_crash_or_a_promotion_keeps_what_a_standby_received():
+    for fault in ("promote s1", "crash s1"):
+        c = staged(First(1, ["s1"], stage="received"))
+        c.set_stages("s1", flush=FLUSH, apply=0.050)  # slow to apply: confirmed long before applied
+        op = c.write("k", 1)
+        c.advance(0.0201)
+        s1 = c.node("s1")
+        assert op.outcome == "ok" and s1.lsn < op.lsn and s1.received_lsn == op.lsn
+        if fault == "promote s1":
+            c.crash("p")
+            c.promote("s1")  # like a standby replaying all the WAL it received before it is promoted
+            assert c.lost_writes() == []
+        else:
+            c.crash("s1")  # a process crash: what it received is not lost
+        assert s1.log.holds(op.lsn, op.epoch)
+
+
+def test_first_k_waits_for_a_dead_standby_until_it_counts_as_disconnected():
+    c = staged(First(1, ["s1", "s2"], timeout=2.0))
+    c.crash("s1")
+    app = c.client("app", near="p", timeout=10.0)
+    op = app.write("k", 1)
+    c.advance(5.0)
+    # s1 crashed before the heartbeat of t = 1.0 reached it: last heard at 0.52 (its ack of the one
+    # at 0.5); 2 s later it no longer counts as connected, and s2, which has the write, is synchronous
+    assert op.outcome == "ok" and op.complete == pytest.approx(0.52 + 2.0 + 0.0005)
+    assert c.node("p").commit.candidates(c.node("p")) == ["s2"]
+    alone = staged(First(1, ["s1"], timeout=2.0))
+    alone.crash("s1")
+    stuck = alone.write("k", 1)
+    alone.advance(30.0)
+    assert stuck.outcome == "pending"  # nobody else may confirm: writes wait as long as s1 is down
+    alone.recover("s1")
+    alone.advance(1.0)
+    assert stuck.outcome == "ok"
+
+
+def test_a_returning_standby_counts_again_only_once_it_has_caught_up():
+    c = staged(First(1, ["s1", "s2"], timeout=1.0))
+    c.start_writes(rate=100)
+    c.crash("s1")
+    c.advance(3.0)  # s2 stood in after 1 s
+    c.recover("s1")  # 3 s behind: it catches up while s2 stays synchronous
+    lead = c.node("p")
+    c.advance(0.003)
+    assert lead.commit.candidates(lead) == ["s2"]
+    c.advance(1.0)
+    assert lead.commit.candidates(lead) == ["s1"]
+    late = [o for o in c.history.writes() if o.invoke > 3.5]
+    assert all(o.complete is not None for o in late if o.invoke < c.now - 0.03)  # only the newest wait
+    assert max(o.complete - o.invoke for o in late if o.complete is not None) < 0.03  # no pause
+
+
+def test_first_k_follows_a_slow_standby_while_any_k_takes_the_fastest():
+    results = {}
+    for policy in (First(1, ["slow", "fast"]), Quorum(1, ["slow", "fast"])):
+        c = staged(policy, followers=("slow", "fast"))
+        c.set_link("p", "slow", delay=0.100)
+        results[type(policy).__name__] = latency(c)
+    assert results == {
+        "First": pytest.approx(0.2 + FLUSH + 0.001),
+        "Quorum": pytest.approx(0.02 + FLUSH + 0.001),
+    }
+
+
+def test_any_k_needs_k_confirmations():
+    c = staged(Quorum(2, ["s1", "s2", "s3"]), followers=("s1", "s2", "s3"))
+    c.set_link("p", "s3", delay=0.050)
+    c.set_link("p", "s2", delay=0.030)
+    assert latency(c) == pytest.approx(0.06 + FLUSH + 0.001)  # the second fastest: s2
+
+
+def test_semi_sync_falls_back_after_its_timeout_and_returns_when_a_replica_catches_up():
+    c = Cluster(leader="p", followers=["r"], delay=0.010, seed=1)
+    c.set_commit(SemiSync(timeout=0.5))
+    c.crash("r")
+    w = c.start_writes(rate=10)
+    c.advance(2.0)
+    c.recover("r")
+    c.advance(1.0)
+    w.stop()
+    waits = [round(o.complete - o.invoke, 6) for o in c.history.writes()]
+    assert waits[:7] == pytest.approx([0.5, 0.4, 0.3, 0.2, 0.1, 0.0, 0.0])  # all released at t = 0.5
+    assert waits[-1] == pytest.approx(0.02)  # waiting for the replica again
+    kinds = [(round(e.time, 3), e.kind) for e in c.history.events if e.kind.startswith("semi-sync")]
+    assert kinds == [(0.5, "semi-sync off"), (2.03, "semi-sync on")]  # r asks at 2.0, gets lsn 1-20 at 2.02
+
+
+def test_the_watch_records_who_confirmed_each_write():
+    c = staged(Quorum(1, ["s1", "s2"]))
+    watch = CommitWatch(c)
+    c.set_link("p", "s2", delay=0.050)
+    latency(c)
+    (confirmed,) = watch.confirmers.values()
+    assert confirmed == ["s1"] and watch.check() == []
+    assert holds_received(c.node("s1"), 1, 1)
+
+
+def test_a_fork_has_its_own_policy_and_stages():
+    c = staged(First(1, ["s1", "s2"]))
+    c.set_stages("s1", flush=FLUSH, apply=0.05)
+    c.write("k", 1)
+    c.advance(0.015)  # s1 has received the write, not applied it
+    f = c.fork()
+    assert f.node("s1")._inbox and f.node("p").commit.node is f.node("p")
+    op = f.write("k", 2)
+    f.advance(1.0)
+    assert op.outcome == "ok" and f.node("s1").lsn == 2
+    assert len(c.history.ops) == 1 and c.node("s1").lsn == 0  # the original did not move
+
+
+def test_bad_commit_settings_are_refused_with_what_is_allowed():
+    c = Cluster(leader="p", followers=["s1", "s2"])
+    for make, match in [
+        (lambda: First(0, ["s1"]), "k must be a whole number >= 1"),
+        (lambda: First(3, ["s1", "s2"]), "more than the 2 standbys named"),
+        (lambda: First(1, "s1"), "names must be a list"),
+        (lambda: First(1, ["s1", "s1"]), "each standby once"),
+        (lambda: Quorum(1, ["s1"], stage="durable"), "stage must be one of 'received' \\(remote_write\\)"),
+        (lambda: SemiSync(timeout=0), "timeout must be a number of seconds > 0"),
+        (lambda: c.set_commit(First(1, ["s9"])), "unknown standby 's9'"),
+        (lambda: c.set_commit(Quorum(3)), "more than the 2 followers"),
+        (lambda: c.set_commit("sync"), "takes a policy from replsim.node.commit"),
+        (lambda: Cluster(sync_replicas=1).set_commit(Async()), "sync_replicas=1"),
+        (lambda: c.set_stages("s1", apply=-1), "apply must be a finite number"),
+        (lambda: c.set_stages("s1", flush=120), "at most 60 seconds"),
+    ]:
+        with pytest.raises(ConfigError, match=match):
+            make()
+    s = Cluster(leader="p", followers=["s1"], seed=1)
+    s.set_commit(First(1, ["s1"]))
+    s.crash("s1")
+    s.write("k", 1)
+    with pytest.raises(NodeStateError, match="writes are waiting"):
+        s.set_commit(Async())
+
+
+# --- the promises, over seeded fault schedules (see test_faults.py for the engine's) -----------
+def _confirms_unchecked(monkeypatch):
+    """A standby with stages confirms whatever it is sent, before checking it follows its log."""
+    original = replication.Node._receive
+
+    def _receive(self, src, epoch, prev_lsn, prev_epoch, entries, history):
+        if self.up and entries and epoch >= self.epoch:
+            self.send(src, "confirm", (self.name, epoch, entries[-1].lsn, True), HEADER)
+        return original(self, src, epoch, prev_lsn, prev_epoch, entries, history)
+
+    monkeypatch.setattr(replication.Node, "_receive", _receive)
+
+
+def _promotion_forgets_what_was_received(monkeypatch):
+    """A promoted standby drops what it received but had not applied (instead of replaying it)."""
+    original = replication.Node.become_leader
+
+    def become_leader(self, epoch, followers):
+        self._inbox.clear()
+        return original(self, epoch, followers)
+
+    monkeypatch.setattr(replication.Node, "become_leader", become_leader)
+
+
+@pytest.mark.parametrize(
+    "plant, config, says",
+    [
+        (
+            _confirms_unchecked,
+            Config(mode="any", loss=0.05),
+            "counted as confirming it, but does not have it",
+        ),
+        (_promotion_forgets_what_was_received, Config(mode="first"), "had confirmed it"),
+    ],
+    ids=["confirm-unchecked", "promotion-forgets"],
+)
+def test_the_commit_checks_catch_a_planted_bug(plant, config, says, monkeypatch):
+    plant(monkeypatch)
+    report = explore(config, range(300), shrink_failures=False, max_failures=1)
+    assert report.failures, "the checks missed a bug planted on purpose"
+    failure = report.failures[0]
+    assert any(says in v for v in failure.violations)
+    small = shrink(generate(failure.seed, config))
+    assert run(small).violations
+    out = {}
+    exec(compile(small.replay().replace("print(", "out['bad'] = ("), "replay", "exec"), {"out": out})
+    assert out["bad"], "the replay script reproduces the failure on its own"
+
+
+def test_policy_schedules_name_their_policy_and_stages_and_leave_the_old_modes_alone():
+    s = generate(3, Config(mode="first"))
+    assert s.commit.startswith("First(") and s.sync_replicas == 0
+    assert "c.set_commit(First(" in s.replay() and "CommitWatch" in s.replay()
+    assert generate(3, Config(mode="one")).commit == "" and generate(3, Config(mode="one")).stages == ()
