@@ -411,7 +411,10 @@ def lag_plot(
 def availability_plot(
     cluster: Cluster, bin_seconds: float = 1.0, ax: Axes | None = None, until: float | None = None
 ) -> Figure:
-    """Bar chart: the share of write attempts accepted in each time bin (to now, or ``until``)."""
+    """Bar chart: the share of write attempts acknowledged in each time bin (to now, or ``until``).
+
+    The rest were refused, or never answered (still waiting, or outcome unknown).
+    """
     if isinstance(bin_seconds, bool) or not isinstance(bin_seconds, (int, float)) or not bin_seconds > 0:
         raise ConfigError(f"bin_seconds must be > 0, got {bin_seconds!r}")
     if ax is None:
@@ -423,7 +426,7 @@ def availability_plot(
     ok = np.where(tried, share, 0.0) * 100
     refused = np.where(tried, 100 - ok, 0.0)
     common = {"width": bin_seconds, "align": "edge", "linewidth": 0.5}
-    ax.bar(starts, ok, color=OKABE_ITO["blue"], edgecolor="white", label="accepted", **common)
+    ax.bar(starts, ok, color=OKABE_ITO["blue"], edgecolor="white", label="acknowledged", **common)
     ax.bar(
         starts,
         refused,
@@ -431,7 +434,7 @@ def availability_plot(
         color=OKABE_ITO["vermillion"],
         edgecolor="white",
         hatch="///",
-        label="refused",
+        label="refused or unanswered",
         **common,
     )
     ax.set_xlim(0.0, max(end, bin_seconds))

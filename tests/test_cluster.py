@@ -496,3 +496,14 @@ def test_fork_copies_the_whole_simulation():
     assert len(c.history.tracks["Channel C"].t) == before < len(other.history.tracks["Channel C"].t)
     assert c.now + 5 == other.now
     assert len(c.network.messages) < len(other.network.messages)  # and its own message journal
+
+
+def test_writes_waiting_for_a_dead_sync_standby_are_not_available():
+    c = Cluster(leader="L", followers=["S"], sync_replicas=1, delay=0.01, seed=1)
+    c.start_writes(rate=10)
+    c.advance(2)
+    c.crash("S")
+    c.advance(3)
+    _, share = c.history.write_availability(bin_seconds=1.0, until=5)
+    assert list(share[:2]) == [1.0, 1.0] and list(share[2:]) == [0.0, 0.0, 0.0]
+    assert {o.outcome for o in c.history.writes() if o.invoke >= 2.01} == {"pending"}

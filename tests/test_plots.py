@@ -300,7 +300,11 @@ def test_availability_drops_to_zero_while_there_is_no_leader():
     assert heights[1] == 100 and heights[3] == 0 and heights[4] == 0 and heights[6] == 100
     assert refused[3] == 100 and refused[1] == 0
     assert ax.get_xlabel() == "virtual time (s)" and "%" in ax.get_ylabel()
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["accepted", "refused", "none tried"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "acknowledged",
+        "refused or unanswered",
+        "none tried",
+    ]
 
 
 def test_availability_rejects_a_bad_bin():

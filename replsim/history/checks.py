@@ -134,7 +134,7 @@ def check_time_order(history: History) -> list[str]:
     return bad
 
 
-def _has_held(track: Any, entry: Any) -> bool:
+def has_held(track: Any, entry: Any) -> bool:
     """Did this node ever append this exact entry (the same object the leader wrote)?"""
     appended = track.appended
     i = entry.lsn - 1
@@ -181,7 +181,7 @@ class AckWatch:
             holders = [n for n, node in nodes.items() if n != op.node and node.log.holds(op.lsn, op.epoch)]
         else:
             tracks = self.cluster.history.tracks
-            holders = [n for n in nodes if n != op.node and _has_held(tracks[n], entry)]
+            holders = [n for n in nodes if n != op.node and has_held(tracks[n], entry)]
         if len(holders) < k:
             self.violations.append(
                 f"{op!r} acknowledged with sync_replicas={k} while only {holders or 'no follower'} "

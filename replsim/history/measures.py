@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .record import FAIL, OK, Op
+from .record import OK, Op
 
 if TYPE_CHECKING:
     from .record import History
@@ -39,9 +39,10 @@ def lag(history: History, node: str, times: Any) -> tuple[np.ndarray, np.ndarray
 
 
 def write_availability(history: History, bin_seconds: float = 1.0, until: float | None = None) -> tuple:
-    """Per time bin: (bin starts, share of writes attempted in the bin that were accepted).
+    """Per time bin: (bin starts, share of the writes attempted in the bin that were acknowledged).
 
-    A bin with no write attempts has NaN.
+    A write refused, still waiting for confirmations, or whose outcome is unknown was not
+    acknowledged: its client never heard "done". A bin with no write attempts has NaN.
     """
     writes = history.writes()
     end = until if until is not None else max((o.invoke for o in writes), default=0.0)
@@ -51,7 +52,7 @@ def write_availability(history: History, bin_seconds: float = 1.0, until: float 
     for o in writes:
         b = min(int(o.invoke // bin_seconds), nbins - 1)
         tried[b] += 1
-        accepted[b] += o.outcome != FAIL
+        accepted[b] += o.outcome == OK
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(tried > 0, accepted / np.maximum(tried, 1), np.nan)
     return np.arange(nbins) * bin_seconds, share

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..history.checks import has_held
 
 if TYPE_CHECKING:
     from .replication import Node
@@ -383,7 +384,8 @@ class CommitWatch:
 
     - At each acknowledgement: at least ``k`` standbys counted by the leader's policy
       have confirmed the write (none needed once semi-sync has fallen back), and each
-      of them does hold it, received or applied.
+      of them holds it, received or applied, or held it until a promotion it had no part
+      in took it away while the confirmation was on its way.
     - After the run (:meth:`check`): an acknowledged write missing from the final
       leader was first lost to a promotion of a node that had not confirmed it.
     """
@@ -408,15 +410,23 @@ class CommitWatch:
             self.violations.append(
                 f"{op!r} acknowledged under {policy.describe()} with only {who} confirming"
             )
+        entry = leader.log[op.lsn]
+        tracks = self.cluster.history.tracks
         for f in who:
-            if not holds_received(nodes[f], op.lsn, op.epoch):
-                self.violations.append(f"{op!r}: {f} counted as confirming it, but does not have it")
+            # it holds it now, or held it and lost it since to a promotion of a node that lacked it
+            # (its confirmation was true when sent: a leader cannot know what happened after)
+            if not holds_received(nodes[f], op.lsn, op.epoch) and not has_held(tracks[f], entry):
+                self.violations.append(f"{op!r}: {f} counted as confirming it, but never had it")
 
     def first_loss(self, op: Any) -> tuple[float, str] | None:
-        """The first leader appointed after ``op`` was acknowledged that did not hold it: (time, name)."""
+        """The first leader appointed after ``op`` was written that did not hold it: (time, name).
+
+        From the write, not its acknowledgement: a promotion while a confirmation is on its
+        way can already take the write away (the confirming standby then discards it too).
+        """
         h = self.cluster.history
         for when, name in h.leaders:
-            if when >= op.complete and not h.tracks[name].holds([op.lsn], [op.epoch], [when])[0]:
+            if when >= op.invoke and not h.tracks[name].holds([op.lsn], [op.epoch], [when])[0]:
                 return when, name
         return None
 
