@@ -250,6 +250,37 @@ def run_schedules(count: int) -> tuple[float, int]:
     return time.perf_counter() - t0, count
 
 
+# --- fork and the failover designs ---------------------------------------------------
+def time_fork(repeat: int = 20) -> tuple[float, int, int]:
+    """Median seconds of ``Cluster.fork()`` on a 3-node cluster after 20 s of 15 writes a second
+    (300 writes, the default message journal): (seconds, writes, messages journaled)."""
+    import statistics
+
+    c = replsim.Cluster(leader="leader", followers=["follower-1", "follower-2"], delay=0.05, seed=1)
+    c.start_writes(rate=10, keys=["a", "b"])
+    c.start_writes(rate=5, keys=["c"])
+    c.run(until=20.0)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        c.fork()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), len(c.history.ops), len(c.network.journal)
+
+
+def time_designs(schedules: int, workers: int) -> float:
+    """Seconds to run lesson 6's table: ``schedules`` fault schedules against each of the three failover
+    designs (``faults.compare``, short schedules on 3 nodes) on ``workers`` processes."""
+    from replsim import faults
+
+    t0 = time.perf_counter()
+    reports = faults.compare(schedules=schedules, workers=workers)
+    dt = time.perf_counter() - t0
+    if any(r.failures for r in reports.values()) or reports["quorum"].lost:
+        sys.exit("failover designs: a schedule broke a promise")
+    return dt
+
+
 # --- main -----------------------------------------------------------------------
 def _best(fn, repeat: int, *args) -> tuple[float, int, list]:
     results = [fn(*args) for _ in range(repeat)]
@@ -264,6 +295,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=1, help="replsim seed (default 1)")
     p.add_argument("--no-memory", action="store_true", help="skip the tracemalloc run")
     p.add_argument("--schedules", type=int, default=200, help="fault schedules to time (default 200)")
+    p.add_argument(
+        "--designs", type=int, default=1000, help="schedules per failover design (lesson 6's table; 1000)"
+    )
     a = p.parse_args(argv)
     if a.writes < 1 or a.repeat < 1:
         p.error("--writes and --repeat must be >= 1")
@@ -310,6 +344,16 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"fault schedules: {f_count / f_time:,.0f} checked per second "
             f"({f_count} schedules, 3 nodes, 30 s of faults and clients each, all checks)"
+        )
+    f_secs, f_writes, f_msgs = time_fork()
+    print(
+        f"fork: a 3-node cluster after {f_writes} writes, {f_msgs} messages journaled: {f_secs * 1e3:.1f} ms"
+    )
+    if a.designs > 0:
+        d_time = time_designs(a.designs, 2)
+        print(
+            f"failover designs: {a.designs} schedules x 3 designs in {d_time:.1f} s on 2 processes "
+            "(lesson 6's table; target < 10 s)"
         )
     s_rate = s_events / s_time
     print(f"heapq/simpy throughput ratio: {h_events / h_time / s_rate:.2f}")

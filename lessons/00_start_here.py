@@ -202,8 +202,8 @@ assert demo.actions == ["write", "crash", "recover", "advance"] and demo.image.v
 # | 2 | [The head chef](02_head_chef.ipynb) | the replication log and positions; catching up, and rebuilding a follower the log no longer covers; a new follower from a snapshot; spreading reads |
 # | 3 | [Replication methods](03_replication_methods.ipynb) | statement, row and WAL shipping on real SQL, and why shipping statements diverges |
 # | 4 | [Lag and reads](04_lag_and_reads.ipynb) | lag in entries and seconds; replicas in Tokyo, London and New York; stale reads, read-your-writes, monotonic and consistent-prefix anomalies found in your history; linearizability; read policies that remedy them |
-# | 5 | When the anchor falls (being written) | failover: which acknowledged writes a promoted follower never had |
-# | 6 | Split brain (being written) | two leaders after a partition; epochs, fencing and quorum as the cure, and their limits |
+# | 5 | [When the anchor falls](05_anchor_falls.ipynb) | failover by hand: which acknowledged writes a promoted follower never had, counted exactly; unknown outcomes and safe retries; what the old leader throws away |
+# | 6 | [Split brain](06_split_brain.ipynb) | two leaders after a partition; epochs and fencing, majority commit, elections by majority vote, and their limits; a thousand random disasters per design |
 # | 7 | [Sync vs async](07_sync_vs_async.ipynb) | async, semi-sync, `FIRST k` and `ANY k` commit, and what "confirmed" means; write latency against writes lost over 100 failovers; a dead synchronous standby stalls writes |
 # | 8 | [Lab: real PostgreSQL](08_real_postgresql.ipynb) | a real primary and standbys on your machine: lag, a refused write, promotion, a new timeline, split brain and `pg_rewind` |
 # | 9 | [Recap and quiz](09_recap_quiz.ipynb) | five predict-then-run questions on fresh scenarios, checked; a scenario of your own |

@@ -25,8 +25,9 @@
 # %% [markdown]
 # ## What this lab assumes
 #
-# The lab replays on real servers what lessons 5 and 6 show in the simulation. Those two lessons are being
-# written; if you have not met their ideas yet, this is what you need from them:
+# The lab replays on real servers what lessons 5 ([When the anchor falls](05_anchor_falls.ipynb)) and 6
+# ([Split brain](06_split_brain.ipynb)) show in the simulation. If you have not taken them yet, this is
+# what you need from them:
 #
 # - **Failover** (lesson 5). When the leader dies, someone (an operator or a tool) promotes a follower to
 #   be the new leader. With asynchronous replication the old leader told clients "committed" before the

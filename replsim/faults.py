@@ -25,6 +25,18 @@ Checked on every schedule (``check``):
   with followers given random flush and apply times): each acknowledged write had the
   confirmations its policy asks for, from standbys that do hold it, and a write is lost
   only to the promotion of a node that had not confirmed it (``CommitWatch``).
+
+``Config(design=...)`` runs the same kind of schedules against an automatic
+failover (``replsim.failover``): ``"naive"`` and ``"fencing"`` (a monitor
+promotes; without or with epochs fencing the old leader) and ``"quorum"``
+(majority elections and majority commit). Nobody promotes or rejoins by hand
+there, and a second client keeps writing to the first leader (its connections
+stay there). Each run also records what it *found* (:data:`FINDINGS`): two
+leaders in one term, two leaders at once, acknowledged writes lost, nodes still
+diverged after healing. For ``"quorum"`` the first, the third and the fourth
+are broken promises: never two leaders in one term, no write acknowledged by a
+majority ever lost (checked at every election and at the end), and convergence
+without an operator.
 """
 
 from __future__ import annotations
@@ -36,13 +48,19 @@ from typing import Any
 
 from .cluster import Cluster
 from .errors import ConfigError, ReplsimError
+from .failover import DESIGNS, attach
 from .history.checks import (
     AckWatch,
     check_converged,
     check_log_matching,
     check_no_lost_writes,
+    check_one_leader_per_term,
     check_time_order,
+    leaders_at_once,
+    leaders_by_term,
+    lost_by_clients,
 )
+from .history.measures import lost_writes
 from .node.commit import CommitPolicy, CommitWatch, First, Quorum, SemiSync
 
 MODES = ("async", "one", "all", "semi", "first", "any")
@@ -50,6 +68,16 @@ MODES = ("async", "one", "all", "semi", "first", "any")
 and commit policies: MySQL's semi-sync with a short timeout, PostgreSQL's FIRST k and ANY k (the
 standbys listed in a random order, k and the stage confirmed drawn at random)."""
 POLICY_MODES = ("semi", "first", "any")
+
+FINDINGS = (
+    "two leaders in one term",
+    "two leaders at once",
+    "acknowledged writes lost",
+    "diverged after healing",
+)
+"""What the checkers look for in every run, whatever the design (``Result.findings``)."""
+
+_NO_HANDS = ("promote", "rejoin")  # with an automatic failover, nobody does these by hand
 
 
 @dataclass(frozen=True)
@@ -62,10 +90,21 @@ class Config:
     duration: float = 8.0  # seconds of faults
     settle: float = 3.0  # seconds to converge, after the faults and again after the rejoins
     actions: int = 14  # faults and client actions, on average
+    design: str = "operator"  # who fails over: see replsim.failover.DESIGNS
+    rate: float | None = None  # the client's writes per second (None: 10, 20 or 40, drawn per seed)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.design not in DESIGNS:
+            raise ConfigError(f"design must be one of {', '.join(DESIGNS)}, got {self.design!r}")
+        if self.design != "operator" and self.mode != "async":
+            raise ConfigError(
+                f"the {self.design!r} design sets its own commit rule: "
+                f"leave mode at 'async', got {self.mode!r}"
+            )
+        if self.rate is not None and not (isinstance(self.rate, (int, float)) and 0 < self.rate <= 1000):
+            raise ConfigError(f"rate must be a number of writes per second in (0, 1000], got {self.rate!r}")
         if self.nodes is not None and not 2 <= self.nodes <= 9:
             raise ConfigError(f"nodes must be between 2 and 9 (or None for 3-6), got {self.nodes!r}")
 
@@ -101,7 +140,7 @@ class Schedule:
     stages: tuple[tuple[str, float, float], ...] = ()  # (node, flush, apply) of nodes with stages
 
     def cluster(self) -> Cluster:
-        """A fresh cluster with this schedule's settings."""
+        """A fresh cluster with this schedule's settings (and its design attached)."""
         c = Cluster(
             leader=self.names[0],
             followers=list(self.names[1:]),
@@ -117,7 +156,17 @@ class Schedule:
             c.set_stages(name, flush=flush, apply=apply)
         if self.commit:
             c.set_commit(policy(self.commit))
+        if self.config.design != "operator":
+            attach(c, self.config.design, timeout=_TIMEOUTS[self.config.design])
         return c
+
+    def clients(self, c: Cluster) -> list:
+        """Start this schedule's clients: one writing to the leader of the moment; with an automatic
+        failover, a second one that keeps writing to the first leader."""
+        writers = [c.start_writes(rate=self.rate, keys=["a", "b", "c"])]
+        if self.config.design != "operator":
+            writers.append(c.start_writes(rate=self.rate / 2, keys=["d"], name="sticky", node=self.names[0]))
+        return writers
 
     def replay(self) -> str:
         """A short script that replays this schedule and runs its checks."""
@@ -137,14 +186,34 @@ class Schedule:
             f"            sync_replicas={self.sync_replicas}, seed={self.seed}, keep_messages=0)",
             *(f"c.set_stages({n!r}, flush={f!r}, apply={a!r})" for n, f, a in self.stages),
             *([f"c.set_commit({self.commit})", "commits = CommitWatch(c)"] if self.commit else []),
+        ]
+        design = self.config.design
+        if design != "operator":
+            lines[0] += "\nfrom replsim.failover import attach"
+            lines.append(f"attach(c, {design!r}, timeout={_TIMEOUTS[design]!r})")
+        lines += [
             "watch = AckWatch(c)  # checks each acknowledgement as it happens",
-            f"writer = c.start_writes(rate={self.rate!r}, keys=['a', 'b', 'c'])",
+            f"writers = [c.start_writes(rate={self.rate!r}, keys=['a', 'b', 'c'])]",
+        ]
+        if design != "operator":
+            lines.append(
+                f"writers.append(c.start_writes(rate={self.rate / 2!r}, keys=['d'], name='sticky', "
+                f"node={self.names[0]!r}))"
+            )
+        lines += [
             *(a.code() for a in self.actions),
-            f"c.run(until={self.config.duration!r}); writer.stop()",
+            f"c.run(until={self.config.duration!r})",
+            "for w in writers:",
+            "    w.stop()",
             f"print(settle_and_check(c, mode={self.config.mode!r}, settle={self.config.settle!r},",
-            "                       watch=watch)" + (" + commits.check())" if self.commit else ")"),
+            f"                       watch=watch, design={design!r})"
+            + (" + commits.check())" if self.commit else ")"),
         ]
         return "\n".join(lines)
+
+
+_TIMEOUTS: dict[str, Any] = {"naive": 1.0, "fencing": 1.0, "quorum": (0.3, 0.6)}
+"""Failover timeouts in schedules (heartbeats every 0.1 s): the monitor's silence, the election range."""
 
 
 def generate(seed: int, config: Config = Config()) -> Schedule:
@@ -156,6 +225,8 @@ def generate(seed: int, config: Config = Config()) -> Schedule:
     delay = rng.choice([0.001, 0.005, 0.02])
     jitter = delay * rng.choice([0.0, 0.5, 1.0])
     rate = rng.choice([10.0, 20.0, 40.0])
+    if config.rate is not None:
+        rate = float(config.rate)
     count = rng.randint(config.actions // 2, config.actions * 3 // 2)
     times = sorted(round(rng.uniform(0.05, config.duration), 3) for _ in range(count))
     actions = []
@@ -192,6 +263,8 @@ def generate(seed: int, config: Config = Config()) -> Schedule:
         else:
             args = (node,)
         actions.append(Action(t, kind, args))
+    if config.design != "operator":  # the same draws, so a seed's faults are the same in every design
+        actions = [a for a in actions if a.name not in _NO_HANDS]
     commit, stages = _commit_settings(seed, config.mode, names)
     return Schedule(seed, config, names, sync, delay, jitter, rate, tuple(actions), commit, stages)
 
@@ -235,12 +308,20 @@ def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
 
 
 def settle_and_check(
-    cluster: Cluster, mode: str = "async", settle: float = 3.0, watch: AckWatch | None = None
+    cluster: Cluster,
+    mode: str = "async",
+    settle: float = 3.0,
+    watch: AckWatch | None = None,
+    design: str = "operator",
+    findings: dict[str, int] | None = None,
 ) -> list[str]:
     """End the faults (heal, no loss, recover everyone), let the cluster settle, and check it.
 
     Checked twice: as it is (the nodes the leader streams to must converge), then
     after an operator rejoins every other node (all must converge, nothing pending).
+    With ``design="quorum"`` nobody rejoins anything: every node must converge on
+    its own, and the promises of majority elections are checked. ``findings``, if
+    given, is filled with what the checkers found (:data:`FINDINGS`).
     """
     c = cluster
     if c.network.faulty:
@@ -254,16 +335,39 @@ def settle_and_check(
             c.recover(n)
     bad = [f"without rejoin: {v}" for v in _settle(c, settle, every_node=False)]
     bad = [v for v in bad if "pending" not in v]  # a deposed leader nobody repointed may still hold some
-    for n in names:
-        if n != c.leader:
-            c.rejoin(n)
-    bad += [f"after rejoin: {v}" for v in _settle(c, settle, every_node=True)]
+    if design == "quorum":  # elections and majority commit: no operator needed
+        bad += [f"without an operator: {v}" for v in check_converged(c, every_node=True)]
+    else:
+        for n in names:
+            if n != c.leader:
+                c.rejoin(n)
+        bad += [f"after rejoin: {v}" for v in _settle(c, settle, every_node=True)]
     bad += check_log_matching(c.nodes)
     bad += check_time_order(c.history)
     if watch is not None:
         bad += watch.check()
     if mode == "all":
         bad += check_no_lost_writes(c)
+    if design == "quorum":
+        bad += check_one_leader_per_term(c.history, c.now)
+        bad += check_leaders_hold_acknowledged_writes(c)
+    if findings is not None:
+        h = c.history
+        findings["two leaders in one term"] = sum(len(v) > 1 for v in leaders_by_term(h, c.now).values())
+        findings["two leaders at once"] = len(leaders_at_once(h, c.now))
+        findings["acknowledged writes lost"] = len(c.lost_writes())
+        findings["diverged after healing"] = int(any("pending" not in v for v in diverged))
+    return bad
+
+
+def check_leaders_hold_acknowledged_writes(cluster: Cluster) -> list[str]:
+    """Every leader, the moment it was appointed, held every write acknowledged before (and the current
+    leader holds every acknowledged write now): Raft's leader completeness, for writes a majority held."""
+    h = cluster.history
+    bad = []
+    for when, who in [*h.leaders[1:], (cluster.now, cluster.leader)]:
+        for op in lost_writes(h, when, who):
+            bad.append(f"{who} led from t={when:.6g} without the acknowledged write {op!r}")
     return bad
 
 
@@ -284,11 +388,12 @@ def _settle(c: Cluster, settle: float, every_node: bool) -> list[str]:
 
 @dataclass
 class Result:
-    """One schedule run: its cluster (for a closer look) and the violations found."""
+    """One schedule run: its cluster (for a closer look), the violations, and what the checkers found."""
 
     schedule: Schedule
     cluster: Cluster
     violations: list[str]
+    findings: dict[str, int] = field(default_factory=dict)
 
 
 def run(schedule: Schedule) -> Result:
@@ -296,16 +401,19 @@ def run(schedule: Schedule) -> Result:
     c = schedule.cluster()
     commits = CommitWatch(c) if schedule.commit else None
     watch = AckWatch(c)
-    writer = c.start_writes(rate=schedule.rate, keys=["a", "b", "c"])
+    writers = schedule.clients(c)
     for a in schedule.actions:
         c.run(until=a.time)
         attempt(getattr(c, a.name), *a.args, **dict(a.kwargs))
     c.run(until=schedule.config.duration)
-    writer.stop()
-    bad = settle_and_check(c, schedule.config.mode, schedule.config.settle, watch)
+    for w in writers:
+        w.stop()
+    config = schedule.config
+    found: dict[str, int] = {}
+    bad = settle_and_check(c, config.mode, config.settle, watch, config.design, found)
     if commits is not None:
         bad += commits.check()
-    return Result(schedule, c, bad)
+    return Result(schedule, c, bad, found)
 
 
 def shrink(schedule: Schedule, fails: Callable[[Schedule], bool] | None = None) -> Schedule:
@@ -345,13 +453,26 @@ class Report:
     failures: list[Failure] = field(default_factory=list)
     acknowledged: int = 0  # writes acknowledged, over all schedules
     lost: int = 0  # of those, missing from the final leader's log
+    found: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FINDINGS, 0))  # schedules with each
+    miscounted: list[int] = field(default_factory=list)  # seeds whose lost writes two counts disagree on
 
     def __str__(self) -> str:
         head = (
-            f"{self.schedules} schedules ({self.config.mode}, loss {self.config.loss:g}): "
+            f"{self.schedules} schedules ({self.config.design}, {self.config.mode}, "
+            f"loss {self.config.loss:g}): "
             f"{len(self.failures)} failed; {self.acknowledged} writes acknowledged, {self.lost} of them lost"
         )
         return "\n\n".join([head, *map(str, self.failures[:3])])
+
+    def add(self, other: Report) -> None:
+        """Add another report's counts to this one (the same config, other seeds)."""
+        self.schedules += other.schedules
+        self.failures += other.failures
+        self.acknowledged += other.acknowledged
+        self.lost += other.lost
+        for k, v in other.found.items():
+            self.found[k] += v
+        self.miscounted += other.miscounted
 
 
 def explore(
@@ -364,10 +485,74 @@ def explore(
         report.schedules += 1
         acked = result.cluster.history.writes("ok")
         report.acknowledged += len(acked)
-        report.lost += len(result.cluster.lost_writes())
+        lost = result.cluster.lost_writes()
+        report.lost += len(lost)
+        if lost != lost_by_clients(result.cluster):
+            report.miscounted.append(seed)
+        for k, v in result.findings.items():
+            report.found[k] += v > 0
         if result.violations:
             schedule = result.schedule
             if shrink_failures and len(report.failures) < max_failures:
                 schedule = shrink(schedule)
             report.failures.append(Failure(seed, result.violations, schedule.replay()))
     return report
+
+
+# --- the learner runs the disasters: many schedules against each design -----------------
+QUICK = {"nodes": 3, "duration": 5.0, "settle": 1.5, "rate": 10.0}
+"""Short schedules on 3 nodes (5 s of faults, 10 writes a second), for a table in a lesson."""
+
+
+def _explore_part(args: tuple[Config, int, int]) -> Report:
+    config, start, stop = args
+    return explore(config, range(start, stop), shrink_failures=False)
+
+
+def compare(
+    designs: Iterable[str] = ("naive", "fencing", "quorum"),
+    schedules: int = 1000,
+    workers: int | None = None,
+    **config: Any,
+) -> dict[str, Report]:
+    """Run seeds ``0 .. schedules-1`` against each design (``QUICK`` schedules unless ``config`` says
+    otherwise) on ``workers`` processes (default: one per CPU, at most 4); one report per design."""
+    if isinstance(schedules, bool) or not isinstance(schedules, int) or schedules < 1:
+        raise ConfigError(f"schedules must be a whole number >= 1, got {schedules!r}")
+    configs = {d: Config(**{**QUICK, **config, "design": d}) for d in designs}
+    if workers is None:
+        import os
+
+        workers = max(1, min(os.cpu_count() or 1, 4))
+    step = -(-schedules // (2 * workers))
+    parts = [
+        (cfg, s, min(s + step, schedules)) for cfg in configs.values() for s in range(0, schedules, step)
+    ]
+    if workers == 1:
+        done = [_explore_part(p) for p in parts]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn: a fresh interpreter per worker, safe inside a notebook's threaded kernel
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            done = list(pool.map(_explore_part, parts))
+    out = {d: Report(cfg) for d, cfg in configs.items()}
+    for (cfg, _, _), part in zip(parts, done):
+        out[cfg.design].add(part)
+    return out
+
+
+def table(reports: dict[str, Report]) -> str:
+    """What the checkers found per design, as a text table: schedules with each finding, writes lost."""
+    head = ["design", "schedules", *FINDINGS[:2], "lost writes (schedules)", FINDINGS[3], "broken"]
+    rows = [head]
+    for design, r in reports.items():
+        lost = f"{r.lost} ({r.found['acknowledged writes lost']})"
+        found = [str(r.found[k]) for k in FINDINGS]
+        rows.append([design, str(r.schedules), found[0], found[1], lost, found[3], str(len(r.failures))])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    return "\n".join(
+        "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+        for row in rows
+    )

@@ -54,7 +54,7 @@ _EDGE = "#333333"
 _SPACING = 1.25  # between nodes in a row, in data units (rows are 1 apart)
 _STEPS = [1, 2, 2.5, 5, 10]  # tick steps: 0, 5, 10 or 0, 20, 40 rather than 0, 8, 16
 _MIN_PEAK_STEPS = 100  # peak-lag steps are never wider than 1/100 of the time axis
-_MARKED_EVENTS = ("crash", "recover", "promote", "partition", "cut", "heal")
+_MARKED_EVENTS = ("crash", "recover", "promote", "elected", "partition", "cut", "heal")
 
 
 # --- the cluster picture ---------------------------------------------------
@@ -480,6 +480,228 @@ def standby_lag_plot(samples: Sequence[Any]) -> Figure:
         ax.grid(alpha=0.3)
         ax.legend(title="standby")
     fig.tight_layout()
+    return fig
+
+
+# --- the message timeline (swimlanes) ------------------------------------------------------
+_KIND_COLOURS = {
+    "append": OKABE_ITO["blue"],
+    "ack": OKABE_ITO["sky blue"],
+    "vote": OKABE_ITO["orange"],
+    "voted": OKABE_ITO["bluish green"],
+    "stale": OKABE_ITO["vermillion"],
+    "ping": "#999999",
+    "pong": "#666666",
+    "request": OKABE_ITO["reddish purple"],
+    "reply": OKABE_ITO["reddish purple"],
+}
+_STATE_MARKS = {
+    "leader": ("s", _LEADER),
+    "candidate": ("D", OKABE_ITO["orange"]),
+    "follower": ("o", _FOLLOWER),
+}
+
+
+def _message_label(m: Any) -> str:
+    """A message's kind and its main field, short: ``vote t3``, ``voted t3 yes``, ``append t2 +4``."""
+    f = m.fields
+    text = m.kind
+    if "epoch" in f:
+        text += f" t{f['epoch']}"
+    if m.kind == "voted":
+        text += " yes" if f.get("granted") else " no"
+    elif m.kind == "append":
+        lsns = f.get("lsns")
+        text += f" +{lsns[1] - lsns[0] + 1}" if lsns else " (heartbeat)"
+    return text
+
+
+def swimlane_plot(
+    cluster: Cluster,
+    start: float = 0.0,
+    end: float | None = None,
+    *,
+    lanes: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    labels: bool | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """A message timeline: one lane per node, an arrow per message from its sending to its arrival.
+
+    Fed by the message journal (``cluster.network.messages``; it keeps the most recent
+    ``keep_messages``). Messages sent between ``start`` and ``end`` (default: now) among
+    ``lanes`` (default: every node), of ``kinds`` (default: all), are drawn; each is
+    labelled with its kind and term (``labels``: default when there are at most 60).
+    A lost message (random loss, partition, cut, or arriving at a crashed node) is
+    dashed and ends in a cross where it would have arrived; one still travelling ends
+    at now. Markers on a lane show the node becoming leader, candidate or follower.
+    """
+    end = cluster.now if end is None else end
+    if not isinstance(start, (int, float)) or not isinstance(end, (int, float)) or not start < end:
+        raise ConfigError(f"start must be a time before end, got start={start!r}, end={end!r}")
+    names = list(cluster.names if lanes is None else lanes)
+    for n in names:
+        if n not in cluster.network.endpoints:
+            known = ", ".join(repr(x) for x in cluster.network.endpoints)
+            raise ConfigError(f"unknown lane {n!r}; the endpoints are {known}")
+    y = {n: -i for i, n in enumerate(names)}
+    msgs = [
+        m
+        for m in cluster.network.messages
+        if start <= m.sent <= end and m.src in y and m.dst in y and (kinds is None or m.kind in kinds)
+    ]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(10, 0.9 + 0.75 * len(names)), layout="constrained")
+    fig = ax.figure
+    show_labels = len(msgs) <= 60 if labels is None else labels
+    used: dict[str, Any] = {}
+    placed: list[tuple[float, float]] = []  # label positions so far: a label too close to one is left out
+    near = (end - start) * 0.04
+    for m in msgs:
+        colour = _KIND_COLOURS.get(m.kind, "#333333")
+        t1 = min(m.arrives, cluster.now)
+        lost = m.lost
+        style = "--" if lost else (":" if m.fate == "in flight" else "-")
+        ax.annotate(
+            "",
+            xy=(t1, y[m.dst]),
+            xytext=(m.sent, y[m.src]),
+            arrowprops={
+                "arrowstyle": "-" if lost else "-|>",
+                "color": colour,
+                "linestyle": style,
+                "linewidth": 1.1,
+                "shrinkA": 0,
+                "shrinkB": 0,
+                "mutation_scale": 9,
+            },
+            zorder=2,
+        )
+        used.setdefault(m.kind, colour)
+        if lost:
+            ax.plot([t1], [y[m.dst]], marker="x", color=_FAULT, ms=7, mew=1.6, zorder=3)
+        lx, ly = m.sent + (t1 - m.sent) * 0.35, y[m.src] + (y[m.dst] - y[m.src]) * 0.35
+        if show_labels and not any(abs(lx - px) < near and abs(ly - py) < 0.15 for px, py in placed):
+            placed.append((lx, ly))  # a third of the way along: a broadcast labels each arrow apart
+            ax.text(
+                lx,
+                ly,
+                _message_label(m) + (f" ({m.fate})" if lost else ""),
+                fontsize=6.5,
+                ha="center",
+                va="center",
+                color=colour if not lost else _FAULT,
+                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
+                zorder=4,
+                clip_on=True,
+            )
+    for n in names:
+        ax.axhline(y[n], color="#DDDDDD", lw=0.8, zorder=0)
+        track = cluster.history.tracks.get(n)
+        if track is None:
+            continue
+        last = -math.inf
+        above = True
+        for s in track.states:
+            if start <= s.time <= end:
+                marker, colour = _STATE_MARKS.get(s.role, ("o", "#999999"))
+                if not s.up:
+                    marker, colour = "X", _DOWN_EDGE
+                ax.plot([s.time], [y[n]], marker=marker, color=colour, mec="black", ms=8, zorder=5)
+                word = s.role if s.up else "down"
+                above = not above if s.time - last < (end - start) * 0.08 else True  # close ones alternate
+                last = s.time
+                ax.text(
+                    s.time,
+                    y[n] + (0.16 if above else -0.16),
+                    f"{word} t{s.epoch}",
+                    fontsize=7,
+                    ha="center",
+                    va="bottom" if above else "top",
+                    bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
+                    zorder=6,
+                )
+    ax.set_yticks([y[n] for n in names], names)
+    ax.set_ylim(-len(names) + 0.5, 0.6)
+    ax.set_xlim(start, end)
+    ax.set_xlabel("virtual time (s)")
+    ax.set_title("Messages between the nodes", fontsize=11, loc="left", y=1.0)
+    handles = [Line2D([], [], color=c, lw=1.5, label=k) for k, c in used.items()]
+    if any(m.lost for m in msgs):
+        handles.append(Line2D([], [], color=_FAULT, ls="--", marker="x", label="lost"))
+    if handles:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="message")
+    return fig
+
+
+# --- a key's value on each node over time --------------------------------------------------
+def value_plot(
+    cluster: Cluster, key: Any, nodes: Sequence[str] | None = None, ax: Axes | None = None
+) -> Figure:
+    """A key's value on each node from t = 0 to now, rebuilt from the record (key-value stores).
+
+    Values that are not numbers are drawn as categories, in the order they first
+    appear; "(none)" where a node does not hold the key. Lines are offset a little
+    so that nodes holding the same value stay visible.
+    """
+    from .history.measures import values_at
+
+    names = list(cluster.names if nodes is None else nodes)
+    for n in names:
+        cluster.node(n)
+    h = cluster.history
+    series: dict[str, list[tuple[float, Any]]] = {}
+    for n in names:
+        track = h.tracks[n]
+        moments = sorted({0.0, *track.t, *(s.time for s in track.states), cluster.now})
+        points: list[tuple[float, Any]] = []
+        for t in moments:
+            v = values_at(h, n, t).get(key, None)
+            if not points or repr(points[-1][1]) != repr(v):
+                points.append((t, v))
+        series[n] = points
+    values = [v for pts in series.values() for _, v in pts]
+    numeric = all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values)
+    cats: list[str] = []
+    if not numeric:
+        for v in values:
+            label = "(none)" if v is None else str(v)
+            if label not in cats:
+                cats.append(label)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 3.5), layout="constrained")
+    fig = ax.figure
+    order = {n: i for i, n in enumerate(cluster.names)}
+    spread = 0.08 if not numeric else 0.0
+    for j, n in enumerate(names):
+        pts = series[n] + [(cluster.now, series[n][-1][1])]
+        xs = [t for t, _ in pts]
+        if numeric:
+            ys = [np.nan if v is None else float(v) for _, v in pts]
+        else:
+            ys = [
+                cats.index("(none)" if v is None else str(v)) + (j - (len(names) - 1) / 2) * spread
+                for _, v in pts
+            ]
+        i = order[n]
+        ax.step(
+            xs,
+            ys,
+            where="post",
+            color=LINE_COLOURS[i % len(LINE_COLOURS)],
+            linestyle=LINE_STYLES[i % len(LINE_STYLES)],
+            linewidth=2.0,
+            label=n,
+        )
+    if not numeric:
+        ax.set_yticks(range(len(cats)), cats)
+        ax.set_ylim(-0.6, len(cats) - 0.4)
+    ax.set_xlim(0.0, max(cluster.now, 1.0))
+    _mark_events(ax, cluster, (*_MARKED_EVENTS, "elected", "rejoin", "fenced", "step down"))
+    ax.set_xlabel("virtual time (s)")
+    ax.set_ylabel(f"value of {key!r}")
+    ax.set_title(f"The value of {key!r} on each node", fontsize=11, loc="left", y=1.0)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="node", title_fontsize=8)
     return fig
 
 

@@ -24,6 +24,10 @@ Adding an action, two ways:
           panel.add_action("delay", lambda: ..., inputs={"delay": slider}, live=True)
 
   (a subclass may instead set its own ``action_builders`` mapping).
+
+Notes: lines under the status table that say what happened so far, by name
+(``notes=("lost", "discarded", "split brain")``; see ``NOTES``). ``panel.use(cluster)``
+makes the panel drive another cluster (the actions are built again for it).
 """
 
 from __future__ import annotations
@@ -82,6 +86,10 @@ _TOP, _BOTTOM = 0.5, 0.45  # inches above the axes (title, partition line) and b
 
 DEFAULT_ACTIONS = ("write", "crash", "recover", "advance")
 
+NOTES: dict[str, Callable[[Cluster, float], str]] = {}
+"""Notes a panel can show under its status table, by name: ``note(cluster, at)`` says something about
+the cluster as it was at time ``at`` (now, or the moment the panel looks back at)."""
+
 _OK_COLOUR = "#00573F"  # dark bluish green: readable text on white
 _ERROR_COLOUR = "#A51D00"  # dark vermillion
 
@@ -120,8 +128,17 @@ class ControlPanel(widgets.VBox):
         figsize: tuple[float, float] = (9.5, 3.8),
         dpi: float = 80.0,
         timeline: bool = True,
+        notes: Sequence[str] = (),
     ) -> None:
         super().__init__()
+        if isinstance(notes, str):
+            notes = (notes,)
+        for note in notes:
+            if note not in NOTES:
+                known = ", ".join(sorted(NOTES))
+                raise ConfigError(f"unknown note {note!r}; the notes are {known}")
+        self.notes = tuple(notes)
+        self._action_specs = list(actions) if isinstance(actions, (list, tuple)) else actions
         if not isinstance(cluster, Cluster):
             raise ConfigError(f"ControlPanel needs a Cluster to drive, got {cluster!r}")
         if isinstance(actions, str):
@@ -171,6 +188,26 @@ class ControlPanel(widgets.VBox):
 
     def __repr__(self) -> str:
         return f"ControlPanel({self.cluster!r}, actions: {', '.join(self.actions)})"
+
+    def use(self, cluster: Cluster) -> None:
+        """Drive ``cluster`` from now on: the actions are built again for it, and the figure redrawn."""
+        if not isinstance(cluster, Cluster):
+            raise ConfigError(f"ControlPanel needs a Cluster to drive, got {cluster!r}")
+        if self.writer is not None:
+            self.writer.stop()
+            self.writer = None
+        timeline = "look back" in self.inputs
+        self.cluster = cluster
+        self.buttons, self.inputs, self.actions, self._rows = {}, {}, [], {}
+        self._controls.children = []
+        self.figure.clear()
+        self._axes = None
+        self.at = None
+        for action in self._action_specs:
+            self._build(action)
+        if timeline:
+            self._build_timeline()
+        self.refresh()
 
     # --- building ---------------------------------------------------------
     def _build(self, action: str | ActionBuilder) -> None:
@@ -392,9 +429,10 @@ class ControlPanel(widgets.VBox):
         rows = ["<tr>" + "".join(f"<th style='{cells}'>{html.escape(h)}</th>" for h in header) + "</tr>"]
         for row in table:
             rows.append("<tr>" + "".join(f"<td style='{cells}'>{html.escape(v)}</td>" for v in row) + "</tr>")
+        notes = "".join(f"<div>{html.escape(NOTES[n](c, v.time))}</div>" for n in self.notes)
         return (
             f"<div style='font-size:90%; line-height:1.35'><div>{head}</div>"
-            f"<table style='border-collapse:collapse'>{''.join(rows)}</table></div>"
+            f"<table style='border-collapse:collapse'>{''.join(rows)}</table>{notes}</div>"
         )
 
 
@@ -632,6 +670,155 @@ def _build_rate(panel: ControlPanel) -> None:
         return f"A client now writes {key} {r:g} times a second to the leader (advance time to see it)."
 
     panel.add_action("rate", set_rate, inputs={"rate": rate}, live=True)
+
+
+@register_action("promote running")
+def _build_promote_running(panel: ControlPanel) -> None:
+    c = panel.cluster
+    node = panel.node_dropdown()
+
+    def failover() -> str:
+        name = node.value
+        running = [n for n in c.names if n != name and c.node(n).up]
+        c.promote(name, followers=running)
+        left = [n for n in c.names if n != name and n not in running]
+        text = f"{name} now leads epoch {c.node(name).epoch} from lsn {c.node(name).lsn}; writes go to it."
+        if left:
+            text += f" {', '.join(left)} could not be reached: it keeps its old settings."
+        return text
+
+    panel.add_action(
+        "promote running",
+        failover,
+        inputs={"node": node},
+        row="node",
+        button=_button(
+            "Promote",
+            "Make the chosen follower the leader of a new epoch; only running nodes are repointed to it",
+            "warning",
+        ),
+    )
+
+
+@register_action("rejoin")
+def _build_rejoin(panel: ControlPanel) -> None:
+    c = panel.cluster
+    node = panel.node_dropdown()
+
+    def rejoin() -> str:
+        name = node.value
+        c.rejoin(name)
+        return (
+            f"{name} follows {c.leader} again. Entries only {name} holds are discarded as soon as it hears "
+            f"from {c.leader} (advance time to see it)."
+        )
+
+    panel.add_action(
+        "rejoin",
+        rejoin,
+        inputs={"node": node},
+        row="node",
+        button=_button("Rejoin", "Make the chosen node follow the current leader again (like pg_rewind)"),
+    )
+
+
+@register_action("split")
+def _build_split(panel: ControlPanel) -> None:
+    c = panel.cluster
+    side = widgets.SelectMultiple(
+        options=c.names,
+        value=[c.leader],
+        description="one side",
+        rows=min(len(c.names), 5),
+        layout=widgets.Layout(width="240px"),
+        style={"description_width": "60px"},
+    )
+
+    def split() -> str:
+        chosen = [n for n in c.names if n in side.value]
+        if not chosen:
+            raise ConfigError("pick the nodes on one side of the partition (hold Ctrl or Shift for several)")
+        rest = [n for n in c.names if n not in chosen]
+        if not rest:
+            raise ConfigError("leave at least one node on the other side")
+        near = {name: getattr(client, "near", None) for name, client in c.clients.items()}
+        one = chosen + [cl for cl, n in near.items() if n in chosen]  # a client is on its node's side
+        other = rest + [cl for cl, n in near.items() if n in rest]
+        c.partition(one, other)
+        return (
+            f"The network is split: {', '.join(one)} | {', '.join(other)}. Nothing crosses between the sides."
+        )
+
+    panel.add_action(
+        "split",
+        split,
+        inputs={"side": side},
+        button=_button("Partition", "Cut the chosen nodes off from the others (each side keeps running)"),
+    )
+
+
+@register_action("design")
+def _build_design(panel: ControlPanel) -> None:
+    from .failover import DESIGN_NAMES, design_of, rebuild
+
+    choices = [(DESIGN_NAMES[d], d) for d in ("naive", "fencing", "quorum")]
+    design = widgets.Dropdown(
+        options=choices,
+        value=design_of(panel.cluster),
+        description="failover",
+        layout=widgets.Layout(width="420px"),
+        style={"description_width": "60px"},
+    )
+
+    def switch() -> str:
+        panel.use(rebuild(panel.cluster, design.value))
+        return f"A fresh cluster with {DESIGN_NAMES[design.value]}, from t = 0."
+
+    panel.add_action("design", switch, inputs={"design": design}, live=True)
+
+
+# --- notes: what happened so far, under the status table ----------------------
+def _by_client(ops: Sequence[Any]) -> str:
+    counts: dict[str, int] = {}
+    for o in ops:
+        who = o.client or f"a client at {o.node}"
+        counts[who] = counts.get(who, 0) + 1
+    return ", ".join(f"{who}: {n}" for who, n in sorted(counts.items()))
+
+
+def _note_lost(c: Cluster, at: float) -> str:
+    lost = c.lost_writes(at=at)
+    text = f"Acknowledged writes the leader ({c.history.leader_at(at)}) does not hold: {len(lost)}"
+    return text + (f" ({_by_client(lost)})" if lost else "")
+
+
+def _note_discarded(c: Cluster, at: float) -> str:
+    thrown: dict[str, int] = {}
+    for name, track in c.history.tracks.items():
+        for i, _, history, _ in track.jumps:  # a jump without an epoch history is a rollback
+            if history is None and track.t[i] <= at:
+                thrown[name] = thrown.get(name, 0) + track.lsn[i - 1] - track.lsn[i]
+    text = f"Entries discarded by rollbacks: {sum(thrown.values())}"
+    return text + (" (" + ", ".join(f"{n}: {k}" for n, k in thrown.items()) + ")" if thrown else "")
+
+
+def _note_split_brain(c: Cluster, at: float) -> str:
+    from .history.checks import leaders_at_once, leaders_by_term
+
+    same = {e: who for e, who in leaders_by_term(c.history, at).items() if len(who) > 1}
+    if same:
+        return "TWO LEADERS IN ONE TERM: " + "; ".join(f"epoch {e}: {', '.join(w)}" for e, w in same.items())
+    stretches = leaders_at_once(c.history, at)
+    total = sum(b - a for a, b, _ in stretches)
+    if stretches and stretches[-1][1] >= at:
+        who = ", ".join(f"{n} (epoch {c.history.state_at(n, at).epoch})" for n in stretches[-1][2])
+        return f"SPLIT BRAIN: two leaders at once, in different epochs: {who}; {total:.1f} s so far"
+    if stretches:
+        return f"No split brain now; two leaders at once for {total:.2f} s so far, never two in one epoch"
+    return "One leader at a time so far, never two in one epoch"
+
+
+NOTES.update({"lost": _note_lost, "discarded": _note_discarded, "split brain": _note_split_brain})
 
 
 # --- lesson 8: a panel for the real PostgreSQL lab ---------------------------

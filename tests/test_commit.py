@@ -245,7 +245,7 @@ def _promotion_forgets_what_was_received(monkeypatch):
         (
             _confirms_unchecked,
             Config(mode="any", loss=0.05),
-            "counted as confirming it, but does not have it",
+            "counted as confirming it, but never had it",
         ),
         (_promotion_forgets_what_was_received, Config(mode="first"), "had confirmed it"),
     ],

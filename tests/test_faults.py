@@ -28,27 +28,67 @@ CONFIGS += [Config(mode=m, loss=0.05) for m in POLICY_MODES]  # commit policies,
 def _explore_chunk(args):
     config, start, stop = args
     r = explore(config, range(start, stop), max_failures=1)
-    return r.schedules, [str(f) for f in r.failures], r.acknowledged, r.lost
+    return r.schedules, [str(f) for f in r.failures], r.acknowledged, r.lost, r.found, r.miscounted
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c.mode}-loss{c.loss:g}")
-def test_no_schedule_breaks_a_promise(config):
+def _explore(config):
     workers = max(1, min(os.cpu_count() or 1, 4))
     step = -(-SCHEDULES // (workers * 4))
     chunks = [(config, s, min(s + step, SCHEDULES)) for s in range(0, SCHEDULES, step)]
     with ProcessPoolExecutor(workers) as pool:
-        results = list(pool.map(_explore_chunk, chunks))
+        return list(pool.map(_explore_chunk, chunks))
+
+
+def _passed(results, label):
+    """Every schedule ran and none failed; returns (writes acknowledged, of them lost)."""
     ran = sum(r[0] for r in results)
     failures = [f for r in results for f in r[1]]
     acked, lost = sum(r[2] for r in results), sum(r[3] for r in results)
-    print(f"{config.mode}, loss {config.loss}: {ran} schedules, {acked} writes acknowledged, {lost} lost")
+    print(f"{label}: {ran} schedules, {acked} writes acknowledged, {lost} lost")
     assert ran == SCHEDULES
     assert not failures, f"{len(failures)} of {ran} schedules failed; the first:\n{failures[0]}"
-    assert acked > 50 * ran  # the schedules do write
+    return acked, lost
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c.mode}-loss{c.loss:g}")
+def test_no_schedule_breaks_a_promise(config):
+    acked, lost = _passed(_explore(config), f"{config.mode}, loss {config.loss}")
+    assert acked > 50 * SCHEDULES  # the schedules do write
     if config.mode == "all":
         assert lost == 0
     else:
         assert lost > 0  # promotions of followers that lacked acknowledged writes do happen
+
+
+def _found(results, what):
+    return sum(r[4][what] for r in results)
+
+
+@pytest.mark.parametrize("loss", [0.0, 0.05], ids=lambda x: f"loss{x:g}")
+def test_majority_elections_keep_their_promises(loss):
+    """Quorum elections with majority commit: never two leaders in one term, no write acknowledged
+    by a majority ever lost (at each election and at the end), logs match, every node converges on
+    its own after the network heals (nobody rejoins anything by hand)."""
+    results = _explore(Config(design="quorum", loss=loss))
+    acked, lost = _passed(results, f"quorum, loss {loss}")
+    assert acked > 30 * SCHEDULES and lost == 0
+    assert _found(results, "two leaders in one term") == 0
+    assert _found(results, "diverged after healing") == 0
+
+
+@pytest.mark.parametrize("design", ["naive", "fencing"])
+def test_a_failover_monitor_splits_the_brain_and_loses_writes_counted_exactly(design):
+    """A monitor that promotes when the leader goes quiet: the checkers find two leaders at once and lost
+    acknowledged writes, and the record's count of lost writes equals one made from the clients'
+    operations and the final leader's log alone. Without fencing the old leader stays diverged."""
+    results = _explore(Config(design=design))
+    _, lost = _passed(results, design)
+    assert [seed for r in results for seed in r[5]] == []  # the two counts agree on every seed
+    assert lost > 0
+    assert _found(results, "two leaders at once") > SCHEDULES // 10
+    assert _found(results, "acknowledged writes lost") > SCHEDULES // 10
+    diverged = _found(results, "diverged after healing")
+    assert diverged > SCHEDULES // 10 if design == "naive" else diverged == 0
 
 
 def test_a_schedule_is_made_from_its_seed_alone():
@@ -157,3 +197,106 @@ def test_the_checks_catch_a_planted_bug_and_give_a_short_replay(plant, config, m
     with contextlib.redirect_stdout(out):
         exec(compile(small.replay(), f"replay-{seed}", "exec"), {})
     assert out.getvalue().strip() not in ("", "[]")
+
+
+# --- the election checks can fail too: plant a bug in the voting or the commit rule -------------
+def _two_votes_per_term(monkeypatch):
+    """A voter forgets whom it voted for: it votes for every up-to-date candidate of a term."""
+    from replsim.node import election
+
+    original = election.Elector.on_vote
+
+    def on_vote(self, src, term, last_lsn, last_epoch):
+        self.voted = None
+        original(self, src, term, last_lsn, last_epoch)
+
+    monkeypatch.setattr(election.Elector, "on_vote", on_vote)
+
+
+def _votes_for_a_shorter_log(monkeypatch):
+    """A voter does not compare logs: a candidate missing acknowledged writes can win."""
+    from replsim.node import election
+
+    original = election.Elector.on_vote
+
+    def on_vote(self, src, term, last_lsn, last_epoch):
+        original(self, src, term, 10**9, 10**9)  # every candidate looks up to date
+
+    monkeypatch.setattr(election.Elector, "on_vote", on_vote)
+
+
+def _acknowledges_before_a_majority(monkeypatch):
+    """Elections, but a write is acknowledged before it replicates (asynchronous commit)."""
+    from replsim.node import election
+
+    original = election.Elections.__init__
+
+    def init(self, cluster, timeout=(0.15, 0.30), *, commit="majority", check_quorum=True):
+        original(self, cluster, timeout, commit="async", check_quorum=check_quorum)
+
+    monkeypatch.setattr(election.Elections, "__init__", init)
+
+
+@pytest.mark.parametrize(
+    "plant, broken",
+    [
+        (_two_votes_per_term, "leaders"),
+        (_votes_for_a_shorter_log, "without the acknowledged write"),
+        (_acknowledges_before_a_majority, "without the acknowledged write"),
+    ],
+    ids=["two-votes-per-term", "no-log-comparison", "async-commit"],
+)
+def test_the_election_checks_catch_a_planted_bug(plant, broken, monkeypatch):
+    plant(monkeypatch)
+    config = Config(design="quorum")
+    report = explore(config, range(400), shrink_failures=False, max_failures=1)
+    assert report.failures, "the checks missed a bug planted on purpose"
+    assert any(broken in v for f in report.failures for v in f.violations), report.failures[0]
+    small = shrink(generate(report.failures[0].seed, config))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(small.replay(), "replay", "exec"), {})
+    assert out.getvalue().strip() not in ("", "[]")
+
+
+def test_a_design_schedule_has_the_same_faults_and_no_hand_promotions():
+    base, quorum = generate(7, Config()), generate(7, Config(design="quorum"))
+    assert [a for a in base.actions if a.name not in ("promote", "rejoin")] == list(quorum.actions)
+    assert (base.names, base.delay, base.rate) == (quorum.names, quorum.delay, quorum.rate)
+
+
+def test_a_design_schedule_replays_on_its_own():
+    result = run(generate(5, Config(design="naive")))
+    assert result.findings["two leaders at once"] > 0 and result.violations == []
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(result.schedule.replay(), "replay", "exec"), {})
+    assert out.getvalue().strip() == "[]"
+
+
+def test_compare_tabulates_what_the_checkers_find_per_design():
+    from replsim.faults import compare, table
+
+    reports = compare(schedules=20, workers=1)
+    assert list(reports) == ["naive", "fencing", "quorum"]
+    assert all(r.schedules == 20 and r.config.nodes == 3 for r in reports.values())
+    assert reports["quorum"].lost == 0 and reports["naive"].lost > 0
+    text = table(reports).splitlines()
+    assert text[0].split()[:2] == ["design", "schedules"] and [t.split()[0] for t in text[1:]] == list(
+        reports
+    )
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"design": "raft"}, "design must be one of"),
+        ({"design": "quorum", "mode": "all"}, "sets its own commit rule"),
+        ({"rate": 0}, "rate must be"),
+    ],
+)
+def test_bad_design_configs_are_refused(kw, message):
+    from replsim.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        Config(**kw)

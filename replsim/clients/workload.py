@@ -9,6 +9,7 @@ from ..errors import ConfigError, ReplsimError
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
+    from .client import Client
 
 MAX_RATE = 100_000.0
 """The fastest a writer may go, in writes per second of virtual time."""
@@ -28,10 +29,22 @@ def check_key(key: Any) -> Any:
 class Writer:
     """A client next to the leader writing at a steady rate, cycling over keys; values are 1, 2, 3, ...
 
-    Writes go to the leader of the moment; refused ones are recorded, not raised.
+    Writes go to the leader of the moment, or always to ``node`` if given (a client whose
+    connections stay on one server); refused ones are recorded, not raised. ``name`` is
+    recorded as the client of each write. With ``client`` (a ``Client``), the writes go
+    over the network from that client instead (and carry its name).
     """
 
-    def __init__(self, cluster: Cluster, rate: float, count: int | None, keys: Sequence[Any]) -> None:
+    def __init__(
+        self,
+        cluster: Cluster,
+        rate: float,
+        count: int | None,
+        keys: Sequence[Any],
+        name: str | None = None,
+        node: str | None = None,
+        client: Client | None = None,
+    ) -> None:
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= MAX_RATE:
             raise ConfigError(
                 f"rate must be a number of writes per second in (0, {MAX_RATE:,.0f}], got {rate!r}"
@@ -50,6 +63,13 @@ class Writer:
             raise ConfigError("keys must name at least one key")
         for k in keys:
             check_key(k)
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise ConfigError(f"a writer's name must be a non-empty string, got {name!r}")
+        if node is not None:
+            cluster.node(node)
+        self.name = name
+        self.node = node
+        self.client = client
         self.cluster = cluster
         self.interval = 1.0 / rate
         self.remaining = count
@@ -71,11 +91,28 @@ class Writer:
         if self.remaining is not None:
             self.remaining -= 1
         key = self.keys[(self.sent - 1) % len(self.keys)]
-        try:
-            c.write(key, self.sent)
-        except ReplsimError:  # refused writes are in the history; the client keeps going
-            pass
+        if self.client is not None:
+            self.client.write(key, self.sent, self.node)
+        elif self.name is None and self.node is None:
+            try:
+                c.write(key, self.sent)
+            except ReplsimError:  # refused writes are in the history; the client keeps going
+                pass
+        else:
+            self._named_write(key)
         c.sim.schedule(self.interval, self._tick)
+
+    def _named_write(self, key: Any) -> None:
+        c = self.cluster
+        ops = c.history.ops
+        first = len(ops)
+        try:
+            c.write(key, self.sent, node=self.node)
+        except ReplsimError:
+            pass
+        if self.name is not None:
+            for op in ops[first:]:
+                op.client = self.name
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

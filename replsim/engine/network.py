@@ -226,7 +226,9 @@ class Network:
         """Split the nodes into groups that cannot reach each other.
 
         One group given: it is cut off from all the other nodes. A group is a list
-        of node names, or one name. Clients are on no side: they reach every node.
+        of node names, or one name. A client named in a group is on that side (it
+        reaches only that group's nodes and clients); a client named in no group is
+        on no side: it reaches every node.
         """
         if self._group is not None:
             raise NetworkError("the network is already partitioned; call heal() first")
@@ -237,7 +239,7 @@ class Network:
             if isinstance(g, str):
                 g = [g]
             try:
-                s = [self._node(n) for n in _names(g, "a partition group")]
+                s = [self._node(n, clients=True) for n in _names(g, "a partition group")]
             except ConfigError as exc:
                 raise NetworkError(str(exc)) from None
             if not s:
@@ -250,6 +252,8 @@ class Network:
                     raise NetworkError(f"node {n!r} is in two partition groups")
                 seen[n] = i
         rest = [n for n in self.nodes if n not in seen]
+        if not any(n in self.nodes for n in seen):
+            raise NetworkError("a partition needs at least one node in a group, not only clients")
         if len(sets) == 1 and not rest:
             raise NetworkError("that group holds every node: a partition needs two sides")
         for n in rest:
@@ -257,10 +261,14 @@ class Network:
         self._group = seen
         self._faulty = True
 
-    def _node(self, name: Any) -> str:
-        if not isinstance(name, str) or name not in self.nodes:
+    def _node(self, name: Any, clients: bool = False) -> str:
+        """``name`` if it is a node (or, with ``clients``, any endpoint); else a helpful error."""
+        ok = isinstance(name, str) and (name in self.endpoints if clients else name in self.nodes)
+        if not ok:
             known = ", ".join(repr(n) for n in self.nodes)
-            raise UnknownNodeError(f"unknown node {name!r}; the nodes are {known}")
+            others = [repr(n) for n in self.endpoints if n not in self.nodes] if clients else []
+            more = f" and the clients are {', '.join(others)}" if others else ""
+            raise UnknownNodeError(f"unknown node {name!r}; the nodes are {known}{more}")
         return name
 
     def cut(self, src: str, dst: str) -> None:

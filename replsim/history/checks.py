@@ -195,3 +195,68 @@ class AckWatch:
             if op.id in self.settled and op.outcome != self.settled[op.id]:
                 bad.append(f"{op!r} changed from {self.settled[op.id]} after it was settled")
         return bad
+
+
+# --- leadership, from the record of each node's states ------------------------------
+def leader_stretches(history: History, until: float) -> list[tuple[str, int, float, float]]:
+    """``(node, epoch, start, end)`` for every stretch of time up to ``until`` a node was up and leading."""
+    out: list[tuple[str, int, float, float]] = []
+    for name, track in history.tracks.items():
+        states = [s for s in track.states if s.time <= until]
+        for i, s in enumerate(states):
+            if not (s.up and s.role == "leader"):
+                continue
+            end = states[i + 1].time if i + 1 < len(states) else until
+            last = out[-1] if out else None
+            if last and last[0] == name and last[1] == s.epoch and last[3] == s.time:
+                out[-1] = (name, s.epoch, last[2], end)  # the same leadership, another detail changed
+            else:
+                out.append((name, s.epoch, s.time, end))
+    return sorted(out, key=lambda r: (r[2], r[0]))
+
+
+def leaders_by_term(history: History, until: float) -> dict[int, list[str]]:
+    """Epoch (term) -> every node that led it at some moment up to ``until``, in the order they began."""
+    out: dict[int, list[str]] = {}
+    for name, epoch, _, _ in leader_stretches(history, until):
+        if name not in out.setdefault(epoch, []):
+            out[epoch].append(name)
+    return dict(sorted(out.items()))
+
+
+def leaders_at_once(history: History, until: float) -> list[tuple[float, float, tuple[str, ...]]]:
+    """The stretches of time when two or more nodes led at once: ``(start, end, leaders)``."""
+    stretches = leader_stretches(history, until)
+    moments = sorted({t for _, _, a, b in stretches for t in (a, b)})
+    out: list[tuple[float, float, tuple[str, ...]]] = []
+    for a, b in zip(moments, moments[1:]):
+        who = tuple(sorted({n for n, _, s, e in stretches if s <= a and e >= b}))
+        if len(who) > 1:
+            if out and out[-1][1] == a and out[-1][2] == who:
+                out[-1] = (out[-1][0], b, who)
+            else:
+                out.append((a, b, who))
+    return out
+
+
+def check_one_leader_per_term(history: History, until: float) -> list[str]:
+    """Raft's election safety: at most one node ever leads a given epoch (term)."""
+    return [
+        f"epoch {epoch} had {len(names)} leaders: {', '.join(names)}"
+        for epoch, names in leaders_by_term(history, until).items()
+        if len(names) > 1
+    ]
+
+
+def lost_by_clients(cluster: Any) -> list[Op]:
+    """Acknowledged writes missing from the current leader's log, judged from the clients' operations
+    and that log alone (not from the record of positions): an independent count of lost writes."""
+    log = cluster.node(cluster.leader).log
+    lost = []
+    for op in cluster.history.ops:
+        if op.kind != "write" or op.outcome != OK:
+            continue
+        held = op.lsn is not None and log.holds(op.lsn, op.epoch)
+        if not held or log[op.lsn].change[:2] != (op.key, op.value):
+            lost.append(op)
+    return lost

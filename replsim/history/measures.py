@@ -111,6 +111,6 @@ def values_at(history: History, node: str, at: float) -> dict[Any, Any]:
     found, index = track.find(lsns, np.full(len(lsns), float(at)))
     for ok, k in zip(found, index):
         if ok:
-            key, value = track.appended[k].change
-            data[key] = value
+            change = track.appended[k].change  # (key, value), or (key, value, request id)
+            data[change[0]] = change[1]
     return data

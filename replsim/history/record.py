@@ -272,7 +272,7 @@ class History:
         """Record a cluster event."""
         ev = Event(now, kind, node, detail)
         self.events.append(ev)
-        if kind in ("start", "promote"):
+        if kind in ("start", "promote", "elected"):
             self.leaders.append((now, node))  # type: ignore[arg-type]
         return ev
 

@@ -28,8 +28,10 @@ Messages (kind, then the fields after the sender's name):
 - ``nolog(epoch, base)``: leader -> follower, "I no longer hold what you need:
   my log starts after ``base``" (PostgreSQL: the WAL was removed). The follower
   stops asking until it is rebuilt from a snapshot.
-- ``request(op, kind, key, value)`` / ``reply(op, outcome, value, lsn, epoch, error)``:
-  a client on the network and the node it talks to.
+- ``request(op, kind, key, value, after, rid)`` / ``reply(op, outcome, value, lsn, epoch, error)``:
+  a client on the network and the node it talks to. A write with an idempotency
+  key ``rid`` is logged as ``(key, value, rid)``; a leader whose log already holds
+  that key answers with the earlier entry instead of writing again.
 """
 
 from __future__ import annotations
@@ -64,6 +66,10 @@ class Host(Protocol):
 
 class Node(Stages):
     """One database server in the cluster."""
+
+    fencing = True
+    """A leader steps down when it hears of a newer epoch. False models a system without fencing (a
+    naive failover): the deposed leader never learns, and leads until someone demotes it."""
 
     def __init__(
         self,
@@ -217,11 +223,15 @@ class Node(Stages):
             raise NodeDownError(f"{self.name!r} is down (crashed); it cannot answer reads")
         return self.store.read(query)
 
-    def on_request(self, src: str, op: int, kind: str, key: Any, value: Any, after: int = 0) -> None:
+    def on_request(
+        self, src: str, op: int, kind: str, key: Any, value: Any, after: int = 0, rid: Any = None
+    ) -> None:
         """A client on the network: do its read or write and reply (a sync write: once committed).
 
         A read waits until this node holds position ``after`` (a client that wants to
         see its own write), then queues behind the reads before it (``read_time`` each).
+        A write with an idempotency key ``rid`` that this leader's log already holds is
+        answered with that entry, and not applied again.
         """
         if not self.up:
             self.host.dead_letter(self.name, "request", src)
@@ -233,13 +243,29 @@ class Node(Stages):
                 self._serve_read(src, op, key)
             return
         try:
-            entry = self.client_write((key, value), op, src)
+            if rid is not None:
+                self.check_writable((key, value))  # only a leader answers, even for a write it holds
+                done = self._find_request(rid)
+                if done is not None:
+                    if not any(p[0] == done.lsn for p in self.pending):  # else no answer: asked again later
+                        answer = (self.name, op, "ok", done.change[1], done.lsn, done.epoch, None)
+                        self.send(src, "reply", answer, HEADER)
+                    return
+            entry = self.client_write((key, value) if rid is None else (key, value, rid), op, src)
             if self.pending and self.pending[-1][0] == entry.lsn:
                 return  # replied when enough followers hold it
             answer = (self.name, op, "ok", value, entry.lsn, entry.epoch, None)
         except ReplsimError as exc:
             answer = (self.name, op, "fail", None, None, None, str(exc))
         self.send(src, "reply", answer, HEADER)
+
+    def _find_request(self, rid: Any) -> Entry | None:
+        """The entry of the write with idempotency key ``rid``, if this node's log holds it."""
+        for e in reversed(self.log.entries):
+            c = e.change
+            if type(c) is tuple and len(c) > 2 and c[2] == rid:
+                return e
+        return None
 
     def _serve_read(self, src: str, op: int, key: Any) -> None:
         """Serve a read now, or after the reads already queued here (each takes ``read_time``)."""
@@ -313,7 +339,8 @@ class Node(Stages):
         if self.role != LEADER:
             return
         if epoch > self.epoch:
-            self._step_down(epoch, f"{src!r} reports epoch {epoch}")
+            if self.fencing:
+                self._step_down(epoch, f"{src!r} reports epoch {epoch}")
             return
         if ok:
             return  # a position checked against an older epoch's leader: it says nothing about our log
@@ -394,7 +421,7 @@ class Node(Stages):
         """Old leader: a follower refused our append because a newer epoch exists."""
         if not self.up:
             self.host.dead_letter(self.name, "stale", src)
-        elif self.role == LEADER and epoch > self.epoch:
+        elif self.role == LEADER and epoch > self.epoch and self.fencing:
             self._step_down(epoch, f"{src!r} refused epoch {self.epoch}: epoch {epoch} exists")
 
     def _step_down(self, epoch: int, why: str) -> None:
@@ -486,6 +513,8 @@ class Node(Stages):
             return
         if epoch > self.epoch:
             if self.role == LEADER:
+                if not self.fencing:
+                    return  # no fencing: a leader ignores anyone else's claim to lead
                 self._step_down(epoch, f"{src!r} leads epoch {epoch}")
             self._become_follower(src)
             self.epoch = epoch
