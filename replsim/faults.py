@@ -335,8 +335,9 @@ def settle_and_check(
             c.recover(n)
     bad = [f"without rejoin: {v}" for v in _settle(c, settle, every_node=False)]
     bad = [v for v in bad if "pending" not in v]  # a deposed leader nobody repointed may still hold some
+    diverged = check_converged(c, every_node=True)  # before any operator steps in
     if design == "quorum":  # elections and majority commit: no operator needed
-        bad += [f"without an operator: {v}" for v in check_converged(c, every_node=True)]
+        bad += [f"without an operator: {v}" for v in diverged]
     else:
         for n in names:
             if n != c.leader:
