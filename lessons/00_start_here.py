@@ -193,7 +193,7 @@ assert demo.actions == ["write", "crash", "recover", "advance"] and demo.image.v
 # %% [markdown]
 # ## The lessons
 #
-# Lessons with a link are ready; the others are being written, and their line says what they will teach.
+# Ten notebooks, each about 30-45 minutes. Click a lesson to open it.
 #
 # | # | Lesson | You will see |
 # |---|---|---|

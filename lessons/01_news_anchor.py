@@ -225,7 +225,7 @@ assert panel.actions == ["write", "crash", "recover", "advance"] and panel.image
 #    write "in a read-only transaction". Reads still work on every channel.
 # </details>
 #
-# **Next:** Lesson 2, *The head chef* (being written), looks inside the stream: the log, positions, how a
+# **Next:** Lesson 2, [*The head chef*](02_head_chef.ipynb), looks inside the stream: the log, positions, how a
 # brand-new follower joins, and what happens when the leader no longer has the log a follower needs.
 # Back to the [map of the course](00_start_here.ipynb).
 

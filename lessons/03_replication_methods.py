@@ -352,7 +352,7 @@ assert "sql" in panel.actions and panel.image.value  # built and drawn
 #    divergent rows.
 # </details>
 #
-# **Next:** Lesson 4, *Lag and reads* (being written), looks at what followers being behind does to the
+# **Next:** Lesson 4, [*Lag and reads*](04_lag_and_reads.ipynb), looks at what followers being behind does to the
 # reads of an application. Back to the [map of the course](00_start_here.ipynb).
 
 # %% [markdown]

@@ -456,8 +456,8 @@ assert panel.actions == ["write", "read", "advance", "rate"] and panel.image.val
 # </details>
 #
 # **Next:** [Lesson 7](07_sync_vs_async.ipynb) turns the question around: not what readers see, but what a
-# writer is promised when the leader says "committed", and what it costs. Lessons 5 and 6 (being written)
-# come first in the course. Back to the [map of the course](00_start_here.ipynb).
+# writer is promised when the leader says "committed", and what it costs. Lessons [5](05_anchor_falls.ipynb)
+# and [6](06_split_brain.ipynb) come first in the course. Back to the [map of the course](00_start_here.ipynb).
 
 # %% [markdown]
 # ## Key points

@@ -508,7 +508,7 @@ assert panel.actions == ["split", "heal", "design", "advance"] and panel.image.v
 #    and can never win; when it comes back, its high term forces one needless election.
 # </details>
 #
-# **Next:** Lesson 7, *Sync vs async* (being written): what waiting for followers costs in latency, and
+# **Next:** Lesson 7, [*Sync vs async*](07_sync_vs_async.ipynb): what waiting for followers costs in latency, and
 # what it saves at failover. Back to the [map of the course](00_start_here.ipynb).
 
 # %% [markdown]

@@ -21,7 +21,7 @@
 #   do about it;
 # - choose a mode for a workload, and defend the choice with numbers.
 #
-# This lesson is a preview: lessons 5 and 6 (being written) cover failover and split brain in depth. Run the
+# This lesson is a preview: lessons [5](05_anchor_falls.ipynb) and [6](06_split_brain.ipynb) cover failover and split brain in depth. Run the
 # cells from top to bottom (**Shift+Enter**). Every number comes from a seeded simulation.
 
 # %% [markdown]
@@ -332,7 +332,7 @@ assert "commit" in panel.inputs and panel.image.value  # built and drawn
 #    the longest waited 3 s.
 # </details>
 #
-# **Next:** the lessons on failover and split brain (5 and 6, being written) look closely at promotions and
+# **Next:** the lessons on failover ([5](05_anchor_falls.ipynb)) and split brain ([6](06_split_brain.ipynb)) look closely at promotions and
 # at what a quorum of votes adds; the [lab](08_real_postgresql.ipynb) shows a real PostgreSQL standby.
 # Back to [lesson 4](04_lag_and_reads.ipynb) or to the [map of the course](00_start_here.ipynb).
 

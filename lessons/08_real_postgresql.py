@@ -465,4 +465,4 @@ print("all servers stopped: nothing left running or listening")
 #   brain**. `pg_rewind` repairs a server by finding, in its own WAL, the blocks it changed after the fork
 #   and copying them from the new primary: what only the old primary had is thrown away.
 #
-# **Next:** Lesson 9, the recap and quiz (being written). Back to the [map of the course](00_start_here.ipynb).
+# **Next:** Lesson 9, the [recap and quiz](09_recap_quiz.ipynb). Back to the [map of the course](00_start_here.ipynb).

@@ -137,3 +137,10 @@ def test_the_readme_table_and_lesson_0s_map_list_the_same_lessons_honestly():
         rows = re.findall(r"^\| (\d) \| ([^|]+?) \|", text, flags=re.M)
         unbuilt = [title for n, title in rows if int(n) not in built]
         assert all(t.endswith("(being written)") for t in unbuilt), unbuilt
+
+
+def test_no_lesson_is_promised_any_more():
+    """Every lesson exists: no text says one is still being written or coming soon."""
+    for source in sorted((ROOT / "lessons").glob("[0-9][0-9]_*.py")):
+        text = source.read_text().lower()
+        assert "being written" not in text and "coming soon" not in text, source.name
