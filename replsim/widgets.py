@@ -513,35 +513,41 @@ def _build_write(panel: ControlPanel) -> None:
     )
 
 
+def node_action(
+    panel: ControlPanel, name: str, act: Callable[[str], str], label: str, tooltip: str, style: str = ""
+) -> None:
+    """Add an action on the panel's shared node chooser: a button that runs ``act(node name)``."""
+    node = panel.node_dropdown()
+    panel.add_action(
+        name,
+        lambda: act(node.value),
+        inputs={"node": node},
+        row="node",
+        button=_button(label, tooltip, style),
+    )
+
+
 @register_action("crash")
 def _build_crash(panel: ControlPanel) -> None:
     c = panel.cluster
-    node = panel.node_dropdown()
 
-    def crash() -> str:
-        name = node.value
+    def crash(name: str) -> str:
         was_leader = c.node(name).role == LEADER
         c.crash(name)
         if was_leader:
             return f"{name} crashed. It was a leader: no new writes until recover or promote."
         return f"{name} crashed: it stops copying; its log survives on disk, and the others carry on."
 
-    panel.add_action(
-        "crash",
-        crash,
-        inputs={"node": node},
-        row="node",
-        button=_button("Crash", "Stop the chosen node at once (its log survives on disk)", "danger"),
+    node_action(
+        panel, "crash", crash, "Crash", "Stop the chosen node at once (its log survives on disk)", "danger"
     )
 
 
 @register_action("recover")
 def _build_recover(panel: ControlPanel) -> None:
     c = panel.cluster
-    node = panel.node_dropdown()
 
-    def recover() -> str:
-        name = node.value
+    def recover(name: str) -> str:
         c.recover(name)
         n = c.node(name)
         behind = c.lag().get(name, 0)
@@ -552,56 +558,38 @@ def _build_recover(panel: ControlPanel) -> None:
             )
         return text + "."
 
-    panel.add_action(
-        "recover",
-        recover,
-        inputs={"node": node},
-        row="node",
-        button=_button("Recover", "Restart the chosen crashed node from its log", "success"),
+    node_action(
+        panel, "recover", recover, "Recover", "Restart the chosen crashed node from its log", "success"
     )
 
 
 @register_action("promote")
 def _build_promote(panel: ControlPanel) -> None:
     c = panel.cluster
-    node = panel.node_dropdown()
 
-    def promote() -> str:
+    def promote(name: str) -> str:
         old = c.leader
-        c.promote(node.value)
+        c.promote(name)
         writes_to = panel.inputs.get("write_node")
         if writes_to is not None and writes_to.value == old:  # clients follow the new leader
-            writes_to.value = node.value
-        n = c.node(node.value)
-        return f"{node.value} now leads epoch {n.epoch} from lsn {n.lsn}; writes go to it."
+            writes_to.value = name
+        n = c.node(name)
+        return f"{name} now leads epoch {n.epoch} from lsn {n.lsn}; writes go to it."
 
-    panel.add_action(
-        "promote",
-        promote,
-        inputs={"node": node},
-        row="node",
-        button=_button(
-            "Promote", "Make the chosen follower the leader of a new epoch (a failover)", "warning"
-        ),
-    )
+    tooltip = "Make the chosen follower the leader of a new epoch (a failover)"
+    node_action(panel, "promote", promote, "Promote", tooltip, "warning")
 
 
 @register_action("partition")
 def _build_partition(panel: ControlPanel) -> None:
     c = panel.cluster
-    node = panel.node_dropdown()
 
-    def partition() -> str:
-        c.partition([node.value])
-        return f"The network is split: {node.value} cannot reach the other nodes, nor they it."
+    def partition(name: str) -> str:
+        c.partition([name])
+        return f"The network is split: {name} cannot reach the other nodes, nor they it."
 
-    panel.add_action(
-        "partition",
-        partition,
-        inputs={"node": node},
-        row="node",
-        button=_button("Partition", "Cut the chosen node off from all the others (it keeps running)"),
-    )
+    tooltip = "Cut the chosen node off from all the others (it keeps running)"
+    node_action(panel, "partition", partition, "Partition", tooltip)
 
 
 @register_action("heal")
@@ -675,10 +663,8 @@ def _build_rate(panel: ControlPanel) -> None:
 @register_action("promote running")
 def _build_promote_running(panel: ControlPanel) -> None:
     c = panel.cluster
-    node = panel.node_dropdown()
 
-    def failover() -> str:
-        name = node.value
+    def failover(name: str) -> str:
         running = [n for n in c.names if n != name and c.node(n).up]
         c.promote(name, followers=running)
         left = [n for n in c.names if n != name and n not in running]
@@ -687,39 +673,23 @@ def _build_promote_running(panel: ControlPanel) -> None:
             text += f" {', '.join(left)} could not be reached: it keeps its old settings."
         return text
 
-    panel.add_action(
-        "promote running",
-        failover,
-        inputs={"node": node},
-        row="node",
-        button=_button(
-            "Promote",
-            "Make the chosen follower the leader of a new epoch; only running nodes are repointed to it",
-            "warning",
-        ),
-    )
+    tooltip = "Make the chosen follower the leader of a new epoch; only running nodes are repointed to it"
+    node_action(panel, "promote running", failover, "Promote", tooltip, "warning")
 
 
 @register_action("rejoin")
 def _build_rejoin(panel: ControlPanel) -> None:
     c = panel.cluster
-    node = panel.node_dropdown()
 
-    def rejoin() -> str:
-        name = node.value
+    def rejoin(name: str) -> str:
         c.rejoin(name)
         return (
             f"{name} follows {c.leader} again. Entries only {name} holds are discarded as soon as it hears "
             f"from {c.leader} (advance time to see it)."
         )
 
-    panel.add_action(
-        "rejoin",
-        rejoin,
-        inputs={"node": node},
-        row="node",
-        button=_button("Rejoin", "Make the chosen node follow the current leader again (like pg_rewind)"),
-    )
+    tooltip = "Make the chosen node follow the current leader again (like pg_rewind)"
+    node_action(panel, "rejoin", rejoin, "Rejoin", tooltip)
 
 
 @register_action("split")
