@@ -28,7 +28,7 @@ import random
 import struct
 from collections.abc import Iterable
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import apsw
@@ -36,7 +36,7 @@ import apsw.ext
 
 from ..errors import ConfigError, StoreError
 
-EPOCH = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
+EPOCH = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 """The moment virtual time 0 stands for: what ``datetime('now')`` says at the start of a run."""
 
 PAGE_SIZES = (512, 1024, 2048, 4096, 8192, 16384, 32768, 65536)
