@@ -95,9 +95,21 @@ _ERROR_COLOUR = "#A51D00"  # dark vermillion
 
 
 def register_action(name: str) -> Callable[[ActionBuilder], ActionBuilder]:
-    """Decorator: make ``builder(panel)`` available to every panel as the action ``name``."""
+    """Decorator: make ``builder(panel)`` available to every panel as the action ``name``.
+
+    A name is taken once: registering another builder under it is refused (the same
+    builder again, as when its module is reloaded, replaces it).
+    """
 
     def deco(builder: ActionBuilder) -> ActionBuilder:
+        old = ACTIONS.get(name)
+        if old is not None and (old.__module__, old.__qualname__) != (
+            builder.__module__,
+            builder.__qualname__,
+        ):
+            raise ConfigError(
+                f"the panel action {name!r} is already {old.__module__}.{old.__qualname__}; pick another name"
+            )
         ACTIONS[name] = builder
         return builder
 

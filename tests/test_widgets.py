@@ -327,3 +327,13 @@ def test_the_look_back_slider_shows_a_past_moment_from_the_record_and_actions_re
     slider.value = 2.5
     p.buttons["advance"].click()  # an action shows now again
     assert p.at is None and slider.max == 5.0 and slider.value == 5.0 and p.last_error is None
+
+
+def test_an_action_name_is_registered_once():
+    with pytest.raises(ConfigError, match="the panel action 'crash' is already replsim.widgets._build_crash"):
+
+        @register_action("crash")
+        def _another_crash(panel):
+            pass
+
+    assert ACTIONS["crash"].__name__ == "_build_crash"
