@@ -260,8 +260,7 @@ class Cluster:
 
     def lag(self) -> dict[str, int]:
         """How many log entries each other node is behind the leader, now."""
-        lead = self.nodes[self._leader].lsn
-        return {n: max(lead - node.lsn, 0) for n, node in self.nodes.items() if n != self._leader}
+        return self.view().lag()
 
     def status(self, at: float | None = None) -> list[dict[str, Any]]:
         """One row per node: name, role, up, epoch, lsn, entries behind the leader, and any trouble.

@@ -107,7 +107,12 @@ class Readers:
 
 
 def stale_reads(history: History, reads: Sequence[Op]) -> list[Op]:
-    """The reads that returned older data than a write acknowledged before they were sent."""
+    """The reads that returned older data than a write acknowledged before they were sent.
+
+    Judged by position (the answering node's log position against the acknowledged write's),
+    so any values will do. ``replsim.history.anomalies.stale_reads`` judges the same thing by
+    the value read alone, as a black-box checker must, and needs every value written once.
+    """
     acked: dict[Any, tuple[list[float], list[int]]] = {}
     for w in sorted(history.writes(OK), key=lambda o: o.complete):
         if w.lsn is not None:

@@ -19,15 +19,9 @@ from typing import Any
 
 from ..errors import ConfigError, NetworkError, UnknownNodeError
 from .journal import CUT, LOST, MAX_KEEP, PARTITIONED, Journal, Message
-from .sim import Simulator
+from .sim import Simulator, fanout
 
 _heappush = heapq.heappush
-
-
-def fanout(handlers: list, msg: tuple) -> None:
-    """Deliver one message to several handlers, in order (one heap event for copies that arrive together)."""
-    for handler in handlers:
-        handler(*msg)
 
 
 class Link:

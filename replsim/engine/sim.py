@@ -41,6 +41,12 @@ def check_time(name: str, value: Any, *, positive: bool = False) -> float:
     return v
 
 
+def fanout(handlers: list, msg: tuple) -> None:
+    """Deliver one message to several handlers, in order (one heap event for copies that arrive together)."""
+    for handler in handlers:
+        handler(*msg)
+
+
 class Timer:
     """A callback that can be set, re-armed and cancelled (a node's heartbeat, a client's timeout).
 
@@ -121,12 +127,12 @@ class Simulator:
     def step(self) -> bool:
         """Run the next event; return False when there is none.
 
-        Copies of one message grouped in one event (``network.fanout``) are delivered one per step.
+        Copies of one message grouped in one event (:func:`fanout`) are delivered one per step.
         """
         if not self._heap:
             return False
         self.now, seq, fn, args = heapq.heappop(self._heap)
-        if getattr(fn, "__name__", "") == "fanout" and len(args[0]) > 1:
+        if fn is fanout and len(args[0]) > 1:
             handlers, msg = args
             heapq.heappush(self._heap, (self.now, seq, fn, (handlers[1:], msg)))  # the rest, next
             fn, args = handlers[0], msg
