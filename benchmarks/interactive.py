@@ -40,7 +40,7 @@ import time
 import numpy as np
 
 from replsim import Cluster
-from replsim.widgets import ControlPanel
+from replsim.ui import ControlPanel
 
 STEPS = ("write", "crash", "advance", "recover", "redraw")
 

@@ -71,8 +71,8 @@
 
 # %%
 from replsim import Cluster
-from replsim.plots import LINE_COLOURS, cluster_picture
-from replsim.widgets import ControlPanel
+from replsim.ui.plots import LINE_COLOURS, cluster_picture
+from replsim.ui import ControlPanel
 from replsim.lesson import check_prediction
 import matplotlib.pyplot as plt
 

@@ -42,8 +42,8 @@
 
 # %%
 from replsim import Cluster, ReplsimError
-from replsim.plots import lag_plot
-from replsim.widgets import ControlPanel
+from replsim.ui.plots import lag_plot
+from replsim.ui import ControlPanel
 from replsim.lesson import check_prediction
 import matplotlib.pyplot as plt
 

@@ -47,8 +47,8 @@
 from replsim import Cluster
 from replsim.clients.readers import read_scaling
 from replsim.lesson import check_prediction, sample
-from replsim.plots import kept_log_plot, read_scaling_plot
-from replsim.widgets import ControlPanel
+from replsim.ui.plots import kept_log_plot, read_scaling_plot
+from replsim.ui import ControlPanel
 import matplotlib.pyplot as plt
 
 SOUS_CHEFS = ["Sous chef A", "Sous chef B"]

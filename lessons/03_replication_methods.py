@@ -51,9 +51,9 @@ from replsim import Cluster, StoreError
 from replsim.clients.shop import SHOP_DAY, SHOP_SCHEMA
 from replsim.lesson import check_prediction
 from replsim.methods import ship, sql_store
-from replsim.plots import bytes_plot
+from replsim.ui.plots import bytes_plot
 from replsim.stores.sqlite import compile_options, sqlite_version
-from replsim.widgets import ControlPanel
+from replsim.ui import ControlPanel
 import matplotlib.pyplot as plt
 
 print("SQLite", sqlite_version())

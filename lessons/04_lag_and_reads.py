@@ -47,14 +47,14 @@ import numpy as np
 from replsim import Cluster
 from replsim.clients.policies import AnyReplica, Leader, LeaderAfterWrite, Nearest, Sticky, WaitForPosition
 from replsim.clients.sessions import compare, one_key
-from replsim.figures import geo_read_plot, policy_plot
+from replsim.ui.figures import geo_read_plot, policy_plot
 from replsim.geo import RTT_MS, SOURCES, city_clients, geo_cluster
 from replsim.history.anomalies import find_anomalies
 from replsim.history.linearizability import check, parse_jsonl, to_jsonl, from_history
 from replsim.lesson import check_prediction
-from replsim.panels import reads_world
-from replsim.plots import lag_plot
-from replsim.widgets import ControlPanel
+from replsim.ui.course_actions import reads_world
+from replsim.ui.plots import lag_plot
+from replsim.ui import ControlPanel
 
 # %% [markdown]
 # ## 1. Lag over time, and what makes it grow

@@ -55,8 +55,8 @@ import numpy as np
 from replsim import Cluster, ReplsimError
 from replsim.lesson import check_prediction
 from replsim.node.sender import send_in_batches
-from replsim.plots import OKABE_ITO, availability_plot
-from replsim.widgets import ControlPanel
+from replsim.ui.plots import OKABE_ITO, availability_plot
+from replsim.ui import ControlPanel
 
 CHANNELS = ["Channel A", "Channel B"]
 

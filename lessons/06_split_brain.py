@@ -54,8 +54,8 @@ from replsim.failover import EAST, WEST, split_brain
 from replsim.history.checks import leaders_at_once
 from replsim.lesson import check_prediction
 from replsim.node.election import time_to_elect
-from replsim.plots import LINE_COLOURS, LINE_STYLES, swimlane_plot, value_plot
-from replsim.widgets import ControlPanel
+from replsim.ui.plots import LINE_COLOURS, LINE_STYLES, swimlane_plot, value_plot
+from replsim.ui import ControlPanel
 
 
 def partitioned(design, commit=None):

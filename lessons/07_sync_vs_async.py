@@ -60,12 +60,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from replsim import Cluster
-from replsim.figures import acknowledged_plot, stage_timeline, tradeoff_plot
+from replsim.ui.figures import acknowledged_plot, stage_timeline, tradeoff_plot
 from replsim.lesson import check_prediction
 from replsim.node.commit import STAGES, First, Quorum
-from replsim.panels import ACK_PLOT, commit_world
+from replsim.ui.course_actions import ACK_PLOT, commit_world
 from replsim.sweep import STANDBYS, commit_sweep, scenario, summary, table
-from replsim.widgets import ControlPanel
+from replsim.ui import ControlPanel
 
 # %% [markdown]
 # ## 1. What "confirmed" means

@@ -80,9 +80,9 @@ import matplotlib.pyplot as plt
 import replsim
 from replsim.errors import ReadOnlyError
 from replsim.lesson import check_prediction
-from replsim.plots import standby_lag_plot
-from replsim.postgres import PgCluster, sample_lag
-from replsim.widgets import PgPanel
+from replsim.ui.plots import standby_lag_plot
+from replsim.lab.postgres import PgCluster, sample_lag
+from replsim.ui import PgPanel
 
 STANDBYS = ["standby-1", "standby-2"]
 pg = PgCluster(standbys=2).start()

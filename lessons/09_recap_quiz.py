@@ -34,8 +34,8 @@
 # %%
 from replsim import Cluster
 from replsim.lesson import check_prediction
-from replsim.plots import lag_plot
-from replsim.widgets import ControlPanel
+from replsim.ui.plots import lag_plot
+from replsim.ui import ControlPanel
 import matplotlib.pyplot as plt
 
 # %% [markdown]

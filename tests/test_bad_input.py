@@ -9,7 +9,7 @@ import pytest
 
 from replsim import Cluster
 from replsim.errors import ConfigError, NetworkError, ReplsimError, UnknownNodeError
-from replsim.widgets import ControlPanel
+from replsim.ui import ControlPanel
 
 
 def three():

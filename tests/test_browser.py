@@ -26,7 +26,7 @@ timed assertions.
 Needs Chromium (``apt-get install chromium``, or ``REPLSIM_CHROMIUM=/path``) and the
 ``playwright`` Python package; never ``playwright install``. Without them the tests are
 skipped on a laptop and fail in CI. A lesson that starts PostgreSQL (it imports
-``replsim.postgres``) likewise needs a PostgreSQL that can start.
+``replsim.lab.postgres``) likewise needs a PostgreSQL that can start.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ class Lesson:
             i for i in code if any(WIDGET_VIEW in o.get("data", {}) for o in cells[i].get("outputs", []))
         )
         sources = ["".join(cells[i]["source"]) for i in code]
-        return cls(path, len(cells), code, widgets, any("replsim.postgres" in s for s in sources))
+        return cls(path, len(cells), code, widgets, any("replsim.lab.postgres" in s for s in sources))
 
     def steps(self) -> list[tuple[int, int, int | None]]:
         """How a learner runs it: (first cell, last cell, widget cell to use after them, or None).
@@ -552,7 +552,7 @@ class LessonPage:
                 _get_json(f"{self.base}/api/sessions/{session['id']}", method="DELETE", timeout=60)
         left = [str(folder) for folder in kernel_labs if folder.exists()]
         if left:  # the next lab's start() stops the servers of labs whose Python is gone
-            from replsim.postgres import PgCluster
+            from replsim.lab.postgres import PgCluster
 
             PgCluster(standbys=0).start().close()
         return left
@@ -645,7 +645,7 @@ def _error_outputs(page) -> list[str]:
 
 
 def _postgres_labs(server_pid: int) -> list[Path]:
-    """Folders of ``replsim.postgres`` labs started by a kernel of the JupyterLab at ``server_pid``."""
+    """Folders of ``replsim.lab.postgres`` labs started by a kernel of the JupyterLab at ``server_pid``."""
     from replsim import postgres
 
     kernels, found = set(_children(server_pid)), []

@@ -17,8 +17,8 @@ from replsim import Cluster  # noqa: E402
 from replsim.errors import ConfigError  # noqa: E402
 from replsim.failover import EAST, WEST, split_brain  # noqa: E402
 from replsim.node.sender import send_in_batches  # noqa: E402
-from replsim.plots import swimlane_plot, value_plot  # noqa: E402
-from replsim.widgets import ControlPanel  # noqa: E402
+from replsim.ui import ControlPanel  # noqa: E402
+from replsim.ui.plots import swimlane_plot, value_plot  # noqa: E402
 
 
 def shown(widget) -> str:

@@ -8,7 +8,7 @@ import pytest
 from replsim import Cluster
 from replsim.clients.shop import SHOP_DAY
 from replsim.methods import ship
-from replsim.widgets import ControlPanel
+from replsim.ui import ControlPanel
 
 CHEFS = ["Sous chef A", "Sous chef B"]
 LESSON2 = ("add follower", "crash", "recover", "spread reads", "advance")

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from replsim.errors import ConfigError
-from replsim.figures import acknowledged_plot, geo_read_plot, policy_plot, stage_timeline, tradeoff_plot
 from replsim.history.anomalies import KINDS
-from replsim.panels import ACK_PLOT, anomalies, commit_world, reads_world
 from replsim.sweep import MODES, best_standby, commit_sweep, failover, scenario, summary, table
-from replsim.widgets import ControlPanel
+from replsim.ui import ControlPanel
+from replsim.ui.course_actions import ACK_PLOT, anomalies, commit_world, reads_world
+from replsim.ui.figures import acknowledged_plot, geo_read_plot, policy_plot, stage_timeline, tradeoff_plot
 
 COMMIT_ACTIONS = ("commit", "write", "crash", "recover", "partition", "heal", "failover", "rate", "advance")
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from conftest import require
 
-import replsim.postgres as rpg
-from replsim.widgets import PgPanel
+import replsim.lab.postgres as rpg
+from replsim.ui import PgPanel
 
 pytestmark = pytest.mark.timeout(120)
 

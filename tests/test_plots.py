@@ -11,7 +11,7 @@ from matplotlib.colors import to_hex, to_rgb
 
 from replsim import Cluster
 from replsim.errors import ConfigError, UnknownNodeError
-from replsim.plots import (
+from replsim.ui.plots import (
     availability_plot,
     cluster_graph,
     cluster_picture,
@@ -324,7 +324,7 @@ def test_figures_are_identical_for_the_same_seed():
 def test_standby_lag_plot_draws_one_line_per_standby_in_bytes_and_time():
     from types import SimpleNamespace as NS
 
-    from replsim.plots import standby_lag_plot
+    from replsim.ui.plots import standby_lag_plot
 
     samples = [
         NS(t=i / 10, row=NS(standby=name, lag_bytes=1024 * i * k, replay_lag=None if i == 0 else 0.001 * i))

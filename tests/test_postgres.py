@@ -11,9 +11,9 @@ import psycopg
 import pytest
 from conftest import require
 
-import replsim.postgres as rpg
+import replsim.lab.postgres as rpg
 from replsim.errors import ConfigError, NodeDownError, NodeStateError, ReadOnlyError, UnknownNodeError
-from replsim.postgres import PgCluster, PostgresError, sample_lag
+from replsim.lab.postgres import PgCluster, PostgresError, sample_lag
 
 STANDBYS = ["standby-1", "standby-2"]
 
@@ -240,7 +240,7 @@ def test_a_failed_start_says_why_and_leaves_nothing_running(
 @pytest.mark.timeout(90)
 def test_servers_of_a_killed_python_are_stopped_by_the_next_lab(postgres_can_run: None) -> None:
     code = (
-        "import os, signal; from replsim.postgres import PgCluster; pg = PgCluster(standbys=0).start(); "
+        "import os, signal; from replsim.lab.postgres import PgCluster; pg = PgCluster(standbys=0).start(); "
         "print(pg.root, flush=True); os.kill(os.getpid(), signal.SIGKILL)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -11,7 +11,7 @@ import pytest
 
 from replsim import Cluster
 from replsim.errors import ConfigError, NodeStateError
-from replsim.widgets import ACTIONS, ControlPanel, register_action
+from replsim.ui.panel import ACTIONS, ControlPanel, register_action
 
 CHANNELS = ["Channel A", "Channel B", "Channel C"]
 
@@ -330,7 +330,10 @@ def test_the_look_back_slider_shows_a_past_moment_from_the_record_and_actions_re
 
 
 def test_an_action_name_is_registered_once():
-    with pytest.raises(ConfigError, match="the panel action 'crash' is already replsim.widgets._build_crash"):
+    with pytest.raises(
+        ConfigError,
+        match="the panel action .crash. is already replsim.ui.actions._build_crash",
+    ):
 
         @register_action("crash")
         def _another_crash(panel):

@@ -54,7 +54,7 @@ from typing import Any
 
 import psycopg
 
-from .errors import ConfigError, NodeDownError, NodeStateError, ReadOnlyError, ReplsimError, UnknownNodeError
+from ..errors import ConfigError, NodeDownError, NodeStateError, ReadOnlyError, ReplsimError, UnknownNodeError
 
 __all__ = [
     "PgCluster",

@@ -23,12 +23,12 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from .errors import ConfigError
-from .node import LEADER
+from ..errors import ConfigError
+from ..node import LEADER
 
 if TYPE_CHECKING:
-    from .cluster import Cluster
-    from .history import History
+    from ..cluster import Cluster
+    from ..history import History
 
 # Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = {
@@ -453,7 +453,7 @@ def availability_plot(
 def standby_lag_plot(samples: Sequence[Any]) -> Figure:
     """The real-PostgreSQL lab's lag samples: WAL not replayed (kB) and replay_lag (ms) per standby.
 
-    ``samples`` are ``replsim.postgres.LagSample``s (``t``, and ``row`` with ``standby``,
+    ``samples`` are ``replsim.lab.postgres.LagSample``s (``t``, and ``row`` with ``standby``,
     ``lag_bytes``, ``replay_lag`` in seconds or None).
     """
     fig, (by_bytes, by_time) = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -644,7 +644,7 @@ def value_plot(
     appear; "(none)" where a node does not hold the key. Lines are offset a little
     so that nodes holding the same value stay visible.
     """
-    from .history.measures import values_at
+    from ..history.measures import values_at
 
     names = list(cluster.names if nodes is None else nodes)
     for n in names:
@@ -758,7 +758,7 @@ def read_scaling_plot(rows: Sequence[Any]) -> Figure:
 
 def load_plot(cluster: Cluster, ax: Axes | None = None, window: float = 1.0) -> Figure:
     """Bars: the share of the last ``window`` seconds each node spent serving reads (the panel's view)."""
-    from .clients.readers import busy_share
+    from ..clients.readers import busy_share
 
     if ax is None:
         fig, ax = plt.subplots(figsize=(5, 3.5), layout="constrained")

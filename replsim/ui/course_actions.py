@@ -1,4 +1,4 @@
-"""The panel actions of lessons 4 and 7, for :class:`~replsim.widgets.ControlPanel`.
+"""The panel actions of lessons 4 and 7, for :class:`~replsim.ui.ControlPanel`.
 
 Importing this module registers them (``register_action``):
 
@@ -25,15 +25,15 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .clients.policies import POLICIES, ReadPolicy
-from .cluster import Cluster
-from .errors import ConfigError, NodeStateError, ReplsimError
+from ..clients.policies import POLICIES, ReadPolicy
+from ..cluster import Cluster
+from ..errors import ConfigError, NodeStateError, ReplsimError
+from ..geo import city_clients, geo_cluster
+from ..history.anomalies import count, find_anomalies
+from ..node.commit import First
+from ..sweep import MODES, STANDBYS, best_standby, scenario
 from .figures import acknowledged_plot
-from .geo import city_clients, geo_cluster
-from .history.anomalies import count, find_anomalies
-from .node.commit import First
-from .sweep import MODES, STANDBYS, best_standby, scenario
-from .widgets import ControlPanel, PlotSpec, _button, register_action
+from .panel import ControlPanel, PlotSpec, _button, register_action
 
 _BOX = "font-size:90%; line-height:1.35; margin:4px 0; padding:4px 8px; border-left:3px solid #999999"
 

@@ -1,6 +1,6 @@
 """Figures of what readers see and what commits cost (lessons 4 and 7), in the course's palette.
 
-Like ``replsim.plots``: every function draws into ``ax`` (or ``axes``) when given,
+Like ``replsim.ui.plots``: every function draws into ``ax`` (or ``axes``) when given,
 else makes a new pyplot figure, returns the figure and never calls ``plt.show()``;
 colour is always doubled by a hatch, a marker or a label, for greyscale and for
 colour-blind readers.
@@ -16,13 +16,13 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .errors import ConfigError
-from .history.anomalies import KINDS
+from ..errors import ConfigError
+from ..history.anomalies import KINDS
 from .plots import LINE_COLOURS, OKABE_ITO, _mark_events
 
 if TYPE_CHECKING:
-    from .cluster import Cluster
-    from .sweep import Failover
+    from ..cluster import Cluster
+    from ..sweep import Failover
 
 HATCHES = ("", "///", "xx", "..", "\\\\\\", "++")
 
