@@ -52,7 +52,8 @@ def test_making_a_panel_writes_nothing_and_shows_every_server(pg: rpg.PgCluster)
     before = {name: pg.read(name) for name in pg.servers}
     panel = PgPanel(pg)
     assert panel.last_error is None and message(panel).startswith("Ready")
-    assert set(panel.buttons) == {"write", "refresh"} and set(panel.inputs) == {"server", "rows"}
+    assert set(panel.buttons) == {"write", "refresh", "pause", "resume", "restart", "close"}
+    assert set(panel.inputs) == {"server", "rows"}
     assert list(panel.inputs["server"].options) == ["primary", "standby-1", "standby-2"]
     assert panel.inputs["rows"].value == 10
     assert (panel.inputs["rows"].min, panel.inputs["rows"].max) == (1, 1000)
@@ -127,3 +128,62 @@ def test_an_unexpected_failure_is_shown_not_raised(
     panel.buttons["write"].click()
     assert message(panel) == "Unexpected error: RuntimeError: the network cable is out"
     assert panel.last_error == "RuntimeError: the network cable is out"
+
+
+def test_a_thousand_rows_show_their_progress_then_the_total(pg: rpg.PgCluster) -> None:
+    panel = PgPanel(pg)
+    shown: list[str] = []
+    panel.message.observe(
+        lambda change: shown.append(html.unescape(re.sub(r"<[^>]+>", "", change.new))), "value"
+    )
+    panel.inputs["server"].value, panel.inputs["rows"].value = "primary", 250
+    panel.buttons["write"].click()
+    assert panel.last_error is None
+    progress = [t for t in shown if t.startswith("Writing rows on primary")]
+    assert progress == [f"Writing rows on primary: {n} of 250 acknowledged so far..." for n in (0, 100, 200)]
+    assert re.fullmatch(r"primary acknowledged 250 new rows \(keys \d+ to \d+\)\.", message(panel))
+
+
+def test_pausing_replay_makes_the_lag_grow_and_resuming_makes_it_fall(pg: rpg.PgCluster) -> None:
+    panel = PgPanel(pg)
+    for name in ("standby-1", "standby-2"):
+        pg.wait_caught_up(name)
+    panel.inputs["server"].value = "standby-2"
+    panel.buttons["pause"].click()
+    try:
+        assert panel.last_error is None and "replays none" in message(panel)
+        assert pg.replay_paused("standby-2") and not pg.replay_paused("standby-1")
+        behind = len(pg.read("standby-2"))
+        panel.inputs["server"].value, panel.inputs["rows"].value = "primary", 50
+        panel.buttons["write"].click()
+        shown = refresh_until(
+            panel, lambda t: t["standby-1"][2] == "0" and t["standby-2"][2] not in ("0", "-")
+        )
+        assert int(shown["standby-2"][2].replace(",", "")) > 0 and shown["standby-2"][1] == str(behind)
+        assert shown["standby-1"][1] == shown["primary"][1]
+    finally:
+        panel.inputs["server"].value = "standby-2"
+        panel.buttons["resume"].click()
+    assert panel.last_error is None and "replays again" in message(panel)
+    shown = refresh_until(panel, lambda t: t["standby-2"][2] == "0" and t["standby-2"][1] == t["primary"][1])
+    assert shown["standby-2"][1] == shown["primary"][1]
+    panel.inputs["server"].value = "primary"
+    panel.buttons["pause"].click()
+    assert message(panel).startswith("Refused: primary is a primary, not a standby")
+
+
+def test_stop_then_restart_the_lab_from_the_panel(pg: rpg.PgCluster) -> None:
+    """Last in this file: it replaces the module's servers by fresh ones."""
+    panel = PgPanel(pg)
+    panel.buttons["close"].click()
+    assert panel.last_error is None and message(panel).startswith("Every server is stopped")
+    assert "stopped" in panel.table.value and pg.running_processes() == [] and pg.listeners() == []
+    panel.buttons["write"].click()
+    assert "Restart lab" in message(panel) and message(panel).startswith("Refused")
+    panel.buttons["restart"].click()
+    assert panel.last_error is None and message(panel).startswith("A fresh lab")
+    assert list(panel.inputs["server"].options) == ["primary", "standby-1", "standby-2"]
+    assert pg.read("primary") == {} and table(panel)["primary"][1] == "0"
+    panel.inputs["server"].value, panel.inputs["rows"].value = "primary", 3
+    panel.buttons["write"].click()
+    assert message(panel) == "primary acknowledged 3 new rows (keys 10000 to 10002)."

@@ -143,7 +143,7 @@ def test_lab_end_to_end(postgres_can_run: None) -> None:
         root = pg.root
     assert pg.running_processes() == []
     assert processes_naming(root) == []
-    assert [pid for pid in started if rpg._alive(pid)] == []  # a zombie awaiting PID 1 counts as gone
+    assert [pid for pid in started if rpg.alive(pid)] == []  # a zombie awaiting PID 1 counts as gone
     assert pg.listeners() == []
     assert not root.exists()
 

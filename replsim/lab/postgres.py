@@ -33,17 +33,11 @@ How it runs
 
 from __future__ import annotations
 
-import atexit
-import importlib.util
 import os
-import pwd
 import secrets
-import shutil
-import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -52,9 +46,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 from ..errors import ConfigError, NodeDownError, NodeStateError, ReadOnlyError, ReplsimError, UnknownNodeError
+from .binaries import PostgresError, Runner, install_hint, runner, unavailable_reason
+from .cleanup import OWNER_FILE, PREFIX, alive, listen_sockets, pids_with_cwd_under, reap_orphans, shutdown
+from .lag import LagSample, sample_lag
 
 __all__ = [
     "PgCluster",
@@ -65,15 +60,12 @@ __all__ = [
     "SqlError",
     "sample_lag",
     "unavailable_reason",
+    "install_hint",
 ]
 
 PRIMARY, STANDBY = "primary", "standby"
-PROGRAMS = ("initdb", "pg_ctl", "postgres", "pg_basebackup", "pg_rewind")
-DEFAULT_USER = "replsim-pg"
 SUPERUSER = "postgres"
 CONNECT = {"autocommit": True, "connect_timeout": 5, "sslmode": "disable", "gssencmode": "disable"}
-PREFIX = "replsim-pg-"  # temp folder names of labs
-OWNER_FILE = "owner.pid"  # the PID of the Python process that started a lab, inside the lab's folder
 PASSFILE = "pgpass"  # the lab's libpq password file, inside the lab's folder (for the server-side tools)
 PWFILE = "initdb.pw"  # the superuser password for initdb --pwfile; deleted as soon as initdb is done
 LOG_TAIL_LINES = 15
@@ -101,10 +93,6 @@ HINTS = {
     "Permission denied": "the server user cannot read a file; check its access to REPLSIM_PG_BIN",
     '"root" execution': "PostgreSQL cannot run as root; set REPLSIM_PG_USER to an unprivileged user",
 }
-
-
-class PostgresError(ReplsimError, RuntimeError):
-    """A PostgreSQL program failed or cannot run here; the message says why and how to fix it."""
 
 
 class SqlError(ReplsimError):
@@ -155,179 +143,6 @@ class ReplicationRow:
     lag_bytes: int  # WAL the upstream has that the standby has not replayed yet
 
 
-@dataclass(frozen=True)
-class LagSample:
-    """One pg_stat_replication row taken ``t`` seconds after a write burst began."""
-
-    t: float
-    row: ReplicationRow
-
-
-# ---------------------------------------------------------------- finding binaries and the user
-
-
-def _pgserver_dir() -> Path | None:
-    """The installed pgserver package folder, found without importing it (its import prints warnings)."""
-    spec = importlib.util.find_spec("pgserver")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-def _find_bin() -> Path:
-    """The folder holding the PostgreSQL programs: REPLSIM_PG_BIN, else the pgserver wheel's."""
-    env = os.environ.get("REPLSIM_PG_BIN")
-    if env:
-        where, fix = Path(env), "point REPLSIM_PG_BIN to a folder holding initdb, pg_ctl and postgres"
-    else:
-        pkg = _pgserver_dir()
-        if pkg is None:
-            raise PostgresError(
-                "no PostgreSQL found: the pgserver package is not installed and REPLSIM_PG_BIN is not set; "
-                "fix: pip install pgserver, or set REPLSIM_PG_BIN=/usr/lib/postgresql/16/bin"
-            )
-        where, fix = pkg / "pginstall" / "bin", "reinstall pgserver (pip install --force-reinstall pgserver)"
-    missing = [p for p in PROGRAMS if not (where / p).is_file()]
-    if missing:
-        raise PostgresError(f"{where} lacks {', '.join(missing)}; fix: {fix}")
-    return where
-
-
-def _server_account() -> tuple[int, int] | None:
-    """(uid, gid) to run PostgreSQL as when we are root, creating the system user if needed; else None."""
-    if os.geteuid() != 0:
-        return None
-    name = os.environ.get("REPLSIM_PG_USER", DEFAULT_USER)
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError:
-        cmd = ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name]
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        try:  # a second process may have created it at the same moment
-            entry = pwd.getpwnam(name)
-        except KeyError:
-            raise PostgresError(
-                f"PostgreSQL refuses to run as root and user {name!r} could not be created "
-                f"({' '.join(cmd)}: {done.stderr.strip() or done.returncode}); fix: create an "
-                "unprivileged user and set REPLSIM_PG_USER to its name, or run Python as a normal user"
-            ) from None
-    if entry.pw_uid == 0:
-        raise PostgresError(f"REPLSIM_PG_USER={name!r} is root; name an unprivileged user")
-    return entry.pw_uid, entry.pw_gid
-
-
-class _Runner:
-    """Runs PostgreSQL programs from one bin folder, as the server account when we are root."""
-
-    def __init__(self, bin_dir: Path, account: tuple[int, int] | None) -> None:
-        self.bin = bin_dir
-        self.account = account
-        self.env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "LC_ALL": "C", "LANG": "C", "TZ": "UTC"}
-
-    def run(
-        self, program: str, *args: str | Path, cwd: Path | str = "/", timeout: float = 60
-    ) -> subprocess.CompletedProcess[str]:
-        """Run one program; return the CompletedProcess (the caller checks returncode)."""
-        extra: dict[str, Any] = {}
-        if self.account:
-            extra = {"user": self.account[0], "group": self.account[1], "extra_groups": []}
-        path = program if program.startswith("/") else str(self.bin / program)
-        try:
-            return subprocess.run(
-                [path, *map(str, args)],
-                cwd=cwd,
-                env=self.env,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                stdin=subprocess.DEVNULL,
-                **extra,
-            )
-        except subprocess.TimeoutExpired as err:
-            raise PostgresError(
-                f"{program} {' '.join(map(str, args[:2]))} did not finish in {timeout:g} s"
-            ) from err
-
-    def usable(self) -> str | None:
-        """None if the server account can run the programs and read their data files, else why not."""
-        share = self.bin.parent / "share" / "postgresql"
-        test = f'"$0/postgres" --version && "$0/pg_basebackup" --version && {{ [ ! -d "{share}" ] || '
-        test += f'[ -r "{share}/postgres.bki" ]; }}'
-        try:
-            done = self.run("/bin/sh", "-c", test, self.bin)
-        except OSError as err:
-            return str(err)
-        return None if done.returncode == 0 else (done.stderr.strip() or f"exit status {done.returncode}")
-
-    def own(self, path: Path) -> None:
-        """Give a file or folder we created to the server account."""
-        if self.account:
-            os.chown(path, *self.account)
-
-    def write_private(self, path: Path, text: str) -> None:
-        """Create a new file readable by the server account only: mode 0600, owned by that account."""
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            if self.account:
-                os.fchown(fd, *self.account)
-            os.write(fd, text.encode())
-        finally:
-            os.close(fd)
-
-
-_COPIES: dict[Path, Path] = {}  # pgserver bin folder -> a readable private copy of it, made once
-
-
-def _readable_copy(bin_dir: Path) -> Path:
-    """Copy pgserver's pginstall tree (and the libraries its RPATH names) to a world-readable temp folder."""
-    if bin_dir in _COPIES:
-        return _COPIES[bin_dir]
-    pkg = bin_dir.parent.parent  # .../pgserver ; binaries find libs at $ORIGIN/../../../pgserver.libs
-    dest = Path(tempfile.mkdtemp(prefix="replsim-pgbin-"))
-    os.chmod(dest, 0o755)
-    shutil.copytree(pkg / "pginstall", dest / "pgserver" / "pginstall", symlinks=True)
-    if (pkg.parent / "pgserver.libs").is_dir():
-        shutil.copytree(pkg.parent / "pgserver.libs", dest / "pgserver.libs", symlinks=True)
-    for folder, dirs, files in os.walk(dest):
-        for d in dirs:
-            os.chmod(Path(folder, d), 0o755)
-        for f in files:
-            p = Path(folder, f)
-            if not p.is_symlink():
-                mode = p.stat().st_mode
-                os.chmod(p, mode | 0o444 | (0o111 if mode & 0o100 else 0))
-    os.chmod(dest / "pgserver", 0o755)
-    atexit.register(shutil.rmtree, dest, True)
-    _COPIES[bin_dir] = dest / "pgserver" / "pginstall" / "bin"
-    return _COPIES[bin_dir]
-
-
-def _runner() -> _Runner:
-    """A runner whose account can use the binaries; raises PostgresError saying why if none can."""
-    bin_dir, account = _find_bin(), _server_account()
-    runner = _Runner(bin_dir, account)
-    problem = runner.usable()
-    if problem and account and not os.environ.get("REPLSIM_PG_BIN"):
-        runner = _Runner(_readable_copy(bin_dir), account)
-        problem = runner.usable()
-    if problem:
-        who = pwd.getpwuid(account[0]).pw_name if account else "this user"
-        raise PostgresError(
-            f"{who} cannot run the PostgreSQL programs in {bin_dir}: {problem}; fix: make the folder "
-            "readable and executable by that user, or set REPLSIM_PG_BIN to a system PostgreSQL"
-        )
-    return runner
-
-
-def unavailable_reason() -> str | None:
-    """None if PostgreSQL can run here, else the reason it cannot (and how to fix it)."""
-    try:
-        _runner()
-    except PostgresError as err:
-        return str(err)
-    return None
-
-
 # ---------------------------------------------------------------- small helpers
 
 
@@ -364,87 +179,6 @@ def _seconds(value: Any) -> float | None:
     return None if value is None else value.total_seconds()
 
 
-def _pids_with_cwd_under(root: Path) -> list[int]:
-    """PIDs of processes whose working folder is inside root (PostgreSQL servers chdir to their data)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cwd = os.readlink(entry / "cwd")
-            except OSError:
-                continue
-            if cwd == str(root) or cwd.startswith(f"{root}/"):
-                found.append(int(entry.name))
-    return sorted(found)
-
-
-def _alive(pid: int) -> bool:
-    """True if the process exists and is not a zombie (dead, waiting for its parent to reap it)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _listen_sockets() -> list[tuple[str, int]]:
-    """Every (address, port) in state LISTEN in /proc/net/tcp and /proc/net/tcp6."""
-    out = []
-    for table, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
-        try:
-            lines = Path("/proc/net", table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            local, state = line.split()[1], line.split()[3]
-            if state != "0A":  # TCP_LISTEN
-                continue
-            addr_hex, port_hex = local.split(":")
-            raw = bytes.fromhex(addr_hex)
-            raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))  # host-order words
-            out.append((socket.inet_ntop(family, raw), int(port_hex, 16)))
-    return out
-
-
-def _shutdown(runner: _Runner, servers: dict[str, Server], root: Path) -> None:
-    """Stop every server (fast, then immediate, then SIGKILL) and remove the lab's folder."""
-    for s in servers.values():
-        if (s.datadir / "postmaster.pid").exists():
-            for mode in ("fast", "immediate"):
-                try:
-                    done = runner.run(
-                        "pg_ctl", "stop", "-D", s.datadir, "-m", mode, "-w", "-t", "15", cwd=root
-                    )
-                except PostgresError:  # timed out
-                    continue
-                if done.returncode == 0:
-                    break
-        s.running, s.pid = False, None
-    for pid in _pids_with_cwd_under(root):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    # the owner file goes last: if this process is killed half-way, the next start() finishes the job
-    for child in sorted(root.iterdir(), key=lambda c: c.name == OWNER_FILE) if root.is_dir() else []:
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child, ignore_errors=True)
-        else:
-            child.unlink(missing_ok=True)
-    shutil.rmtree(root, ignore_errors=True)
-
-
-def _reap_orphans(runner: _Runner) -> None:
-    """Stop the servers of labs whose Python process died without cleaning up (say, a killed kernel)."""
-    for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
-        try:
-            owner = int((folder / OWNER_FILE).read_text())
-            datadirs = [d for d in folder.iterdir() if (d / "PG_VERSION").is_file()]
-        except (OSError, ValueError):
-            continue  # not ours to judge, or still being created
-        if owner != os.getpid() and not _alive(owner):
-            _shutdown(runner, {d.name: Server(d.name, 0, d) for d in datadirs}, folder)
-
-
 # ---------------------------------------------------------------- the cluster
 
 
@@ -463,7 +197,7 @@ class PgCluster:
         self.root: Path | None = None
         self.startup_seconds: float | None = None
         self._password: str | None = None  # the superuser's password: never printed, never on a command line
-        self._runner: _Runner | None = None
+        self._runner: Runner | None = None
         self._finalizer: weakref.finalize | None = None
 
     def __repr__(self) -> str:
@@ -480,29 +214,36 @@ class PgCluster:
 
     # ---- life cycle
 
-    def start(self) -> PgCluster:
-        """Create, start and connect the primary and its standbys; on any failure stop what was started."""
+    def start(self, progress: Callable[[str], Any] | None = None) -> PgCluster:
+        """Create, start and connect the primary and its standbys; on any failure stop what was started.
+
+        ``progress`` (for example ``print``) is told each step as it begins: starting takes seconds.
+        """
         if self.root is not None:
-            raise NodeStateError("this cluster was already started; make a new PgCluster")
+            raise NodeStateError("this cluster was already started; make a new PgCluster, or restart() it")
+        say = progress or (lambda _text: None)
         began = time.monotonic()
-        self._runner = runner = _runner()
-        _reap_orphans(runner)
+        self._runner = run = runner()
+        reap_orphans(run)
         self.root = Path(tempfile.mkdtemp(prefix=PREFIX))
-        self._finalizer = weakref.finalize(self, _shutdown, runner, self.servers, self.root)
+        self._finalizer = weakref.finalize(self, shutdown, run, self.servers, self.root)
         try:
             (self.root / OWNER_FILE).write_text(str(os.getpid()))
-            runner.own(self.root)
+            run.own(self.root)
             sockets = self.root / "sockets"
             sockets.mkdir(mode=0o700)
-            runner.own(sockets)
+            run.own(sockets)
             self._password = secrets.token_urlsafe(24)  # letters, digits, - and _: nothing to escape
-            runner.write_private(self.root / PASSFILE, f"*:*:*:{SUPERUSER}:{self._password}\n")
+            run.write_private(self.root / PASSFILE, f"*:*:*:{SUPERUSER}:{self._password}\n")
+            say("creating and starting the primary (initdb, pg_ctl start)")
             primary = self._init_primary(sockets)
             self._start(primary, fresh=True)
             self.sql(PRIMARY, "CREATE TABLE kv (k int PRIMARY KEY, v text NOT NULL)")
             names = [f"standby-{i}" for i in range(1, self.standbys + 1)]
             for name in names:
+                say(f"copying the primary into {name} (pg_basebackup) and starting it")
                 self._clone(name, primary)
+            say("waiting for every standby to stream from the primary")
             for name in names:
                 self._wait(lambda n=name: self._streaming(PRIMARY, n), f"{name} to stream from the primary")
         except BaseException:
@@ -515,6 +256,17 @@ class PgCluster:
         """Stop every server and remove the temporary folders (safe to call twice)."""
         if self._finalizer is not None:
             self._finalizer()
+
+    @property
+    def closed(self) -> bool:
+        """True once close() has run (or before start())."""
+        return self._finalizer is None or not self._finalizer.alive
+
+    def restart(self, progress: Callable[[str], Any] | None = None) -> PgCluster:
+        """Close the lab if it runs, then start a fresh one: new servers, new data, the same names."""
+        self.close()
+        self.servers, self.root, self._finalizer, self.startup_seconds = {}, None, None, None
+        return self.start(progress)
 
     def _init_primary(self, sockets: Path) -> Server:
         """initdb the primary's data folder and write its settings and pg_hba.conf."""
@@ -598,6 +350,10 @@ class PgCluster:
         return self.servers[name]
 
     def _running(self, name: str) -> Server:
+        if self.servers and self.closed:
+            raise NodeDownError(
+                "the lab is stopped (closed); restart() starts a fresh one (the panel: Restart lab)"
+            )
         server = self[name]
         if not server.running:
             raise NodeDownError(
@@ -609,6 +365,8 @@ class PgCluster:
     def _session(self, name: str) -> Iterator[Callable[..., list[tuple]]]:
         """Connect to a server; yield run(query, params), which maps PostgreSQL's errors to replsim's."""
         server = self._running(name)
+        import psycopg  # imported on first use: the lab module imports even where psycopg is missing
+
         try:
             conn = psycopg.connect(server.conninfo, password=self._password, **CONNECT)
         except psycopg.OperationalError as err:
@@ -699,6 +457,28 @@ class PgCluster:
         if upstream and self.servers[upstream].running:
             self._wait(lambda: not self._streaming(upstream, name), f"{upstream} to drop {name}")
 
+    def pause_replay(self, name: str) -> None:
+        """Pause a standby's replay (``pg_wal_replay_pause()``): it keeps receiving WAL but applies none,
+        so its replay lag grows with every write on the primary."""
+        self._standby(name)
+        self.sql(name, "SELECT pg_wal_replay_pause()")
+
+    def resume_replay(self, name: str) -> None:
+        """Resume a paused standby's replay (``pg_wal_replay_resume()``): it applies what it received."""
+        self._standby(name)
+        self.sql(name, "SELECT pg_wal_replay_resume()")
+
+    def replay_paused(self, name: str) -> bool:
+        """True if the standby's replay is paused (or being paused)."""
+        self._standby(name)
+        return self.sql(name, "SELECT pg_get_wal_replay_pause_state()")[0][0] != "not paused"
+
+    def _standby(self, name: str) -> Server:
+        server = self._running(name)
+        if not self.in_recovery(name):
+            raise NodeStateError(f"{name} is a primary, not a standby; only a standby replays WAL")
+        return server
+
     def crash(self, name: str) -> None:
         """Kill a server without a shutdown checkpoint (``pg_ctl stop -m immediate``).
 
@@ -770,52 +550,11 @@ class PgCluster:
         working inside the lab's folder)."""
         if self.root is None:
             return []
-        pids = set(_pids_with_cwd_under(self.root))
-        pids |= {s.pid for s in self.servers.values() if s.pid and _alive(s.pid)}
+        pids = set(pids_with_cwd_under(self.root))
+        pids |= {s.pid for s in self.servers.values() if s.pid and alive(s.pid)}
         return sorted(pids)
 
     def listeners(self) -> list[tuple[str, int]]:
         """(address, port) of every TCP socket listening on one of this lab's ports."""
         ports = {s.port for s in self.servers.values()}
-        return sorted(a for a in _listen_sockets() if a[1] in ports)
-
-
-def sample_lag(
-    pg: PgCluster, primary: str = PRIMARY, transactions: int = 40, rows: int = 2000, interval: float = 0.01
-) -> list[LagSample]:
-    """Write a burst on primary (``transactions`` inserts of ``rows`` rows each, in a thread) and sample
-    pg_stat_replication every ``interval`` seconds until every standby has caught up again."""
-    pg.sql(primary, "CREATE TABLE IF NOT EXISTS burst (id bigserial PRIMARY KEY, pad text NOT NULL)")
-    standbys = [r.standby for r in pg.replication_status(primary)]
-    for name in standbys:
-        pg.wait_caught_up(name)
-    failed: list[BaseException] = []
-
-    def burst() -> None:
-        try:
-            for _ in range(transactions):
-                pg.sql(
-                    primary,
-                    "INSERT INTO burst (pad) SELECT repeat('x', 200) FROM generate_series(1, %s)",
-                    (rows,),
-                )
-        except BaseException as err:  # reported by the caller's thread
-            failed.append(err)
-
-    writer = threading.Thread(target=burst, name="replsim-burst")
-    samples: list[LagSample] = []
-    began = time.monotonic()
-    writer.start()
-    while True:
-        now = time.monotonic() - began
-        rows_now = pg.replication_status(primary)
-        samples += [LagSample(now, r) for r in rows_now]
-        if not writer.is_alive() and all(r.lag_bytes == 0 for r in rows_now):
-            break
-        if now > 120:
-            raise NodeStateError("the standbys did not catch up within 120 s of the burst")
-        time.sleep(interval)
-    writer.join()
-    if failed:
-        raise failed[0]
-    return samples
+        return sorted(a for a in listen_sockets() if a[1] in ports)

@@ -16,13 +16,15 @@ from .panel import ControlPanel, _button
 class PgPanel(widgets.VBox):
     """Write rows on a real PostgreSQL server and watch them reach the others (lesson 8's lab).
 
-    ``pg`` is a started ``replsim.lab.postgres.PgCluster`` (used through ``servers``, ``write``, ``read``,
-    ``in_recovery`` and ``replication_status`` only). Nothing is written until "Write rows" is clicked;
+    ``pg`` is a started ``replsim.lab.postgres.PgCluster``. Besides writing and refreshing, the panel
+    pauses and resumes a standby's replay (lag that moves), and stops or restarts the whole lab, so the
+    servers stay up until the learner stops them. Nothing is written until "Write rows" is clicked;
     its keys start at :attr:`FIRST_KEY`, far above the lesson's own. Like ControlPanel, an action never
     raises: a refusal shows as "Refused: ...", anything else as "Unexpected error: ...".
     """
 
     FIRST_KEY = 10_000
+    CHUNK = 100  # rows written between two progress messages
     _show = ControlPanel._show  # the same message line
 
     def __init__(self, pg: Any) -> None:
@@ -38,19 +40,68 @@ class PgPanel(widgets.VBox):
         self.buttons = {
             "write": _button("Write rows", "Write that many new rows on the chosen server", "primary"),
             "refresh": _button("Refresh", "Count the rows on every server, and each standby's lag"),
+            "pause": _button("Pause replay", "The chosen standby keeps receiving WAL but applies none"),
+            "resume": _button("Resume replay", "The chosen standby applies what it received"),
+            "restart": _button("Restart lab", "Stop every server and start a fresh primary and standbys"),
+            "close": _button("Stop lab", "Stop every server and remove its files", "danger"),
         }
-        self.buttons["write"].on_click(lambda _b: self.run(self._write))
-        self.buttons["refresh"].on_click(lambda _b: self.run(lambda: ""))
+        actions = {
+            "write": self._write,
+            "refresh": lambda: "",
+            "pause": self._pause,
+            "resume": self._resume,
+            "restart": self._restart,
+            "close": self._close,
+        }
+        for name, act in actions.items():
+            self.buttons[name].on_click(lambda _b, act=act: self.run(act))
         self.message, self.table = widgets.HTML(), widgets.HTML()
-        controls = widgets.HBox([*self.inputs.values(), *self.buttons.values()])
-        self.children = [controls, self.message, self.table]
+        buttons = list(self.buttons.values())
+        self.children = [
+            widgets.HBox([*self.inputs.values(), *buttons[:2]]),
+            widgets.HBox(buttons[2:]),
+            self.message,
+            self.table,
+        ]
         self.run(lambda: "Ready: pick a server and write rows on it, or refresh.")
+
+    def _progress(self, text: str) -> None:
+        """Show a step of a long action at once (the browser draws it while the kernel keeps working)."""
+        self._show(text, kind="")
 
     def _write(self) -> str:
         name, n = self.inputs["server"].value, int(self.inputs["rows"].value)
         start = max([self.FIRST_KEY - 1, *self.pg.read(name)]) + 1  # new keys, even after another panel
-        keys = self.pg.write(name, range(start, start + n), "panel")
+        keys: list[int] = []
+        for first in range(start, start + n, self.CHUNK):
+            if n > self.CHUNK:
+                self._progress(f"Writing rows on {name}: {len(keys)} of {n} acknowledged so far...")
+            keys += self.pg.write(name, range(first, min(first + self.CHUNK, start + n)), "panel")
         return f"{name} acknowledged {len(keys)} new rows (keys {keys[0]} to {keys[-1]})."
+
+    def _pause(self) -> str:
+        name = self.inputs["server"].value
+        self.pg.pause_replay(name)
+        return (
+            f"{name} still receives the primary's WAL but replays none of it: write rows on the primary, "
+            "then Refresh, and watch its replay lag grow."
+        )
+
+    def _resume(self) -> str:
+        name = self.inputs["server"].value
+        self.pg.resume_replay(name)
+        return f"{name} replays again: Refresh to see its lag fall back to 0 as it applies what it received."
+
+    def _restart(self) -> str:
+        self._progress("Restarting the lab: stopping every server...")
+        self.pg.restart(progress=lambda step: self._progress(f"Restarting the lab: {step}..."))
+        names = list(self.pg.servers)
+        self.inputs["server"].options, self.inputs["server"].value = names, names[0]
+        return f"A fresh lab: {', '.join(names)}, with an empty table kv (the lesson's rows are gone)."
+
+    def _close(self) -> str:
+        self.pg.close()
+        return "Every server is stopped and its files removed. Restart lab starts a fresh one."
 
     def run(self, action: Callable[[], str]) -> bool:
         """Run one action, redraw the table, show the outcome in the message line. Never raises.
@@ -78,6 +129,9 @@ class PgPanel(widgets.VBox):
 
     def _draw_table(self) -> Exception | None:
         """Role, rows in kv and replay lag of every server into ``self.table``; the first error, if any."""
+        if getattr(self.pg, "closed", False):
+            self.table.value = "<i>The lab is stopped: no server is running.</i>"
+            return None
         cells, first = "padding:1px 12px 1px 0; text-align:left", None
         head = ("server", "role", "rows in kv", "replay lag (bytes)")
         rows, facts = ["".join(f"<th style='{cells}'>{h}</th>" for h in head)], {}

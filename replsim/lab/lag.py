@@ -1,0 +1,64 @@
+"""Watching real standbys fall behind: sample pg_stat_replication while a burst of writes runs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..errors import NodeStateError
+
+if TYPE_CHECKING:
+    from .postgres import PgCluster, ReplicationRow
+
+PRIMARY = "primary"
+
+
+@dataclass(frozen=True)
+class LagSample:
+    """One pg_stat_replication row taken ``t`` seconds after a write burst began."""
+
+    t: float
+    row: ReplicationRow
+
+
+def sample_lag(
+    pg: PgCluster, primary: str = PRIMARY, transactions: int = 40, rows: int = 2000, interval: float = 0.01
+) -> list[LagSample]:
+    """Write a burst on primary (``transactions`` inserts of ``rows`` rows each, in a thread) and sample
+    pg_stat_replication every ``interval`` seconds until every standby has caught up again."""
+    pg.sql(primary, "CREATE TABLE IF NOT EXISTS burst (id bigserial PRIMARY KEY, pad text NOT NULL)")
+    standbys = [r.standby for r in pg.replication_status(primary)]
+    for name in standbys:
+        pg.wait_caught_up(name)
+    failed: list[BaseException] = []
+
+    def burst() -> None:
+        try:
+            for _ in range(transactions):
+                pg.sql(
+                    primary,
+                    "INSERT INTO burst (pad) SELECT repeat('x', 200) FROM generate_series(1, %s)",
+                    (rows,),
+                )
+        except BaseException as err:  # reported by the caller's thread
+            failed.append(err)
+
+    writer = threading.Thread(target=burst, name="replsim-burst")
+    samples: list[LagSample] = []
+    began = time.monotonic()
+    writer.start()
+    while True:
+        now = time.monotonic() - began
+        rows_now = pg.replication_status(primary)
+        samples += [LagSample(now, r) for r in rows_now]
+        if not writer.is_alive() and all(r.lag_bytes == 0 for r in rows_now):
+            break
+        if now > 120:
+            raise NodeStateError("the standbys did not catch up within 120 s of the burst")
+        time.sleep(interval)
+    writer.join()
+    if failed:
+        raise failed[0]
+    return samples
