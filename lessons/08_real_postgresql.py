@@ -1,7 +1,8 @@
 # %% [markdown]
 # # Lesson 8 — Lab: a real PostgreSQL primary and its standbys
 #
-# **Time:** about 45 minutes (the three servers start in a few seconds).
+# **Time:** about 55 minutes (the three servers start in a few seconds; Run All takes about half a minute,
+# most of it real servers starting, waiting and being repaired).
 #
 # **Questions this lab answers**
 # - Does a real database behave like the simulation: lag, a refused write, a failover that loses writes?
@@ -10,6 +11,7 @@
 #
 # **By the end of this lab you can**
 # - start a real PostgreSQL primary with two streaming standbys, and read a standby's copy of the data;
+# - pause a standby's replay and watch its lag grow, then fall when replay resumes;
 # - read `pg_stat_replication` (sent, write, flush and replay positions; write, flush and replay lag) and
 #   plot how far the standbys fall behind during a burst of writes;
 # - show that a standby refuses writes, with PostgreSQL's own error and SQLSTATE;
@@ -20,7 +22,15 @@
 # - put the real results next to the simulation's.
 #
 # Run the cells from top to bottom (**Shift+Enter**). The lab starts three real database servers on your
-# machine and stops them near the end.
+# machine. They keep running after the last cell, so you can go on using the panel; stop them with the
+# panel's **Stop lab** button (closing the notebook's kernel stops them too).
+#
+# **PostgreSQL on your machine.** The lab uses, in this order: the folder named by the environment
+# variable `REPLSIM_PG_BIN`; the PostgreSQL inside the `pgserver` Python package (installed with the
+# course on Linux x86-64 and macOS); a PostgreSQL installed on your machine and found on the PATH
+# (`pg_config --bindir`). If none is there, the first code cell below says how to get one for your system
+# (Debian's or Ubuntu's `postgresql` packages, Homebrew, conda-forge), and the lab's cells print
+# *Skipped* instead of failing.
 
 # %% [markdown]
 # ## What this lab assumes
@@ -63,42 +73,66 @@
 # network can reach it). Even on your own machine, only this lab gets in: each lab makes a random password
 # that never appears on screen, and the servers refuse any connection without it (scram-sha-256 in
 # `pg_hba.conf`, no `trust`). If Python runs as root, the servers run as an unprivileged user
-# (`replsim-pg`), because PostgreSQL refuses to run as root. The mechanics live in `replsim/postgres.py`;
-# the cells below only call it.
+# (`replsim-pg`), because PostgreSQL refuses to run as root. The mechanics live in `replsim/lab/`; the
+# cells below only call it.
 
 # %% [markdown]
 # ## 1. Start a primary and two streaming standbys
 #
 # `PgCluster().start()` runs `initdb` for the primary, starts it, then makes each standby with
 # `pg_basebackup -R` (a copy of the primary's files plus the settings to follow it) and a **replication
-# slot** (so the primary keeps the WAL a standby still needs). On a laptop this takes a couple of seconds.
-# If PostgreSQL cannot run on your machine, the error says why and how to fix it.
+# slot** (so the primary keeps the WAL a standby still needs: a promise not to recycle it until that
+# standby has it). On a laptop this takes a few seconds; the cell prints each step as it begins. If
+# PostgreSQL cannot run on your machine, the cell says why and how to get it.
 
 # %%
 import matplotlib.pyplot as plt
 
 import replsim
 from replsim.errors import ReadOnlyError
-from replsim.lesson import check_prediction
+from replsim.lesson import check_choice, check_prediction
 from replsim.ui.plots import standby_lag_plot
-from replsim.lab.postgres import PgCluster, sample_lag
+from replsim.lab.notebook import open_lab
+from replsim.lab.postgres import sample_lag
 from replsim.ui import PgPanel
 
 STANDBYS = ["standby-1", "standby-2"]
-pg = PgCluster(standbys=2).start()
-assert pg.startup_seconds < 60
+pg = open_lab(standbys=2)
+
+# %%
 print(pg)
 for name in pg.servers:
     print(f"{name:10} listens on: {pg.sql(name, 'SHOW listen_addresses')[0][0]}")
 
 # %% [markdown]
-# The primary lists the standbys streaming from it in the view `pg_stat_replication`. `sync_state` says
-# *async*: the primary tells a client "committed" without waiting for any standby. That is PostgreSQL's
-# default, and the root of everything that goes wrong below. (MySQL and Redis acknowledge before their
+# The primary lists the standbys streaming from it in the view `pg_stat_replication`. Its column
+# `sync_state` says whether the primary waits for that standby before it tells a client "committed". (MySQL and Redis acknowledge before their
 # replicas have a write too. MongoDB, since version 5.0, by default waits until a majority of its replica
 # set has it: write concern `majority`, with exceptions for some set-ups with arbiters.)
+#
+# > **Quick check.** Nobody configured anything about waiting. What does `sync_state` say for each standby?
+# >
+# > - **a)** *sync*: PostgreSQL waits for its standbys by default
+# > - **b)** *async*: the primary waits for no standby
+# > - **c)** *sync* for `standby-1`, *async* for the other
 
 # %%
+my_choice = None  # put "a", "b" or "c" here, then run this cell and the next ones
+
+# %% jupyter={"outputs_hidden": true, "source_hidden": true}
+check_choice(
+    my_choice,
+    "b",
+    {
+        "a": "Waiting is opt-in: only standbys named in `synchronous_standby_names` are waited for, and it is"
+        " empty by default.",
+        "b": "PostgreSQL's default: the primary says 'committed' once the commit is on its own disk. That is"
+        " the root of everything that goes wrong below.",
+        "c": "With nothing in `synchronous_standby_names` no standby is synchronous, whatever its order.",
+    },
+)
+
+# %% jupyter={"outputs_hidden": true}
 for row in pg.replication_status("primary"):
     print(f"{row.standby}: state={row.state}, sync_state={row.sync_state}")
 
@@ -133,18 +167,34 @@ for name in STANDBYS:
 
 # %%
 samples = sample_lag(pg, transactions=40, rows=2000)
-assert {s.row.standby for s in samples} == set(STANDBYS)
 fig = standby_lag_plot(samples)
 plt.show()
 
 # %% [markdown]
 # The standbys fall behind while the burst runs and catch up when it stops. On one machine that is a few
 # milliseconds; across a continent, add the network's round trip; with a slow standby disk, more.
+#
+# ### Lag you can watch: pausing replay
+#
+# On one machine the lag is over before you can look at it. To see it move, stop a standby from
+# *applying* what it receives: `pg_wal_replay_pause()` pauses replay on a standby (it keeps receiving and
+# storing the WAL), and `pg_wal_replay_resume()` lets it go on. While `standby-2` is paused, we write 50
+# rows on the primary:
 
 # %%
 last = {s.row.standby: s.row for s in samples}
 for name, row in sorted(last.items()):
     print(f"{name} after the burst: caught up = {row.lag_bytes == 0}, sync_state = {row.sync_state}")
+
+pg.pause_replay("standby-2")
+pg.write("primary", range(1001, 1051))
+pg.wait_caught_up("standby-1")
+print(f"rows: primary {len(pg.read('primary'))}, standby-1 {len(pg.read('standby-1'))}, "
+      f"standby-2 {len(pg.read('standby-2'))} (replay paused: {pg.replay_paused('standby-2')})")
+pg.resume_replay("standby-2")
+pg.wait_caught_up("standby-2")
+print(f"after pg_wal_replay_resume(): standby-2 {len(pg.read('standby-2'))} rows")
+deleted = pg.sql("primary", "DELETE FROM kv WHERE k > 1000")  # back to the 100 rows of the story
 
 # %% [markdown]
 # ## 3. A standby refuses writes
@@ -168,24 +218,24 @@ except ReadOnlyError as err:
 # **Write rows**: the primary acknowledges them (new keys from 10,000 up, far from the lesson's own). Click
 # **Refresh** once or twice: the standbys' row counts catch up, and their replay lag (bytes of WAL the
 # primary has that the standby has not replayed yet) falls back to 0. Then pick a standby and click
-# **Write rows**: it refuses, with the same error and SQLSTATE as above.
+# **Write rows**: it refuses, with the same error and SQLSTATE as above. **Pause replay** and **Resume
+# replay** act on the standby picked in *server*. **Stop lab** stops every server; **Restart lab**
+# starts a fresh set (an empty table) if you want to start over, now or after the last cell.
 #
 # Showing the panel writes nothing. Rows you add stay in the table `kv`, so the row counts printed below
 # will be higher by that many; which acknowledged rows get lost does not change.
 #
 # **Task.**
-# 1. On **primary**, write 1000 rows (the most the box takes). Look at the table the panel shows right
-#    after, then click **Refresh**. Did a standby ever show a replay lag above 0 bytes, or fewer rows than
-#    the primary? For how long?
+# 1. On **primary**, write 1000 rows (the most the box takes; the message counts them as they go). Look at
+#    the table the panel shows right after, then click **Refresh**. Did a standby ever show a replay lag
+#    above 0 bytes, or fewer rows than the primary? For how long?
 # 2. On **standby-2**, write 10 rows. What comes back, and did any row count change?
+# 3. Pick **standby-1**, click **Pause replay**, then write 200 rows on **primary** and **Refresh** a few
+#    times. What happens to `standby-1`'s rows and lag? Then **Resume replay** it and **Refresh**.
 
 # %% tags=["nbval-ignore-output"]
 panel = PgPanel(pg)
 panel
-
-# %%
-assert "primary" in panel.table.value  # the table of servers is drawn
-assert list(panel.inputs["server"].options) == list(pg.servers)
 
 # %% [markdown]
 # <details>
@@ -198,6 +248,10 @@ assert list(panel.inputs["server"].options) == list(pg.servers)
 # 2. *Refused: cannot execute INSERT in a read-only transaction (SQLSTATE 25006)*, and no count changes:
 #    the standby wrote nothing, and nothing reached the primary either. A client must send its writes to
 #    the primary itself.
+# 3. `standby-1`'s row count stays where it was and its replay lag grows by the WAL of each write (tens of
+#    kB for 200 rows), while `standby-2` keeps up. A paused standby still *receives* the WAL (it would
+#    survive a crash of the primary), but its readers see old data. After **Resume replay** it applies the
+#    backlog within a **Refresh** or two and is back to 0. This is the lag of lesson 4, made visible.
 # </details>
 
 # %% [markdown]
@@ -228,7 +282,8 @@ print("the primary streams to:", [row.standby for row in pg.replication_status("
 # %%
 my_prediction = None  # replace None with your guess (a whole number), then run this cell and the next ones
 
-# %%
+# %% jupyter={"outputs_hidden": true}
+print("writing 25 rows, one every 0.2 s (about 5 s)...")
 late = pg.write("primary", range(101, 126), every=0.2)
 pg.wait_caught_up("standby-2")
 rows_on = {name: len(pg.read(name)) for name in pg.servers}
@@ -243,7 +298,7 @@ timeline_before = pg.timeline("primary")
 # worse than it is. An LSN such as `0/400CFC8` is a byte position in the WAL, written as two hexadecimal
 # halves:
 
-# %%
+# %% jupyter={"outputs_hidden": true}
 def wal_bytes(lsn):
     """A PostgreSQL LSN such as '0/400CFC8' as a byte position: the high and low 32 bits, in hex."""
     high, low = lsn.split("/")
@@ -257,7 +312,7 @@ print("the standby that has received the most WAL:", most)
 # %% [markdown]
 # We promote `standby-1` anyway, the one that was cut off, to see what that costs:
 
-# %%
+# %% jupyter={"outputs_hidden": true}
 pg.crash("primary")
 pg.promote("standby-1")
 survivors = pg.read("standby-1")
@@ -267,10 +322,14 @@ print(f"acknowledged writes: {len(acked + late)}; on the new primary: {len(survi
 print(f"lost keys: {lost[0]} to {lost[-1]}")
 print(f"timeline: {timeline_before} -> {timeline_after}")
 
-# %%
-check_prediction(my_prediction, len(lost), "{} acknowledged rows are gone", source="PostgreSQL")
-assert lost == late == list(range(101, 126))
-assert timeline_after == timeline_before + 1
+# %% jupyter={"outputs_hidden": true, "source_hidden": true}
+check_prediction(
+    my_prediction,
+    len(lost),
+    "{} acknowledged rows are gone",
+    source="PostgreSQL",
+    explain="Count the writes the primary acknowledged while standby-1 received nothing.",
+)
 
 # %% [markdown]
 # <details>
@@ -304,9 +363,33 @@ assert timeline_after == timeline_before + 1
 # %% [markdown]
 # ## 5. The old primary comes back: split brain
 #
-# The old primary's disk is intact. If someone simply starts it again, it comes back as what its data
-# folder says it is: a primary, on timeline 1. Nothing stops it. Two servers now accept writes, and a
-# client on each side writes the same key:
+# The old primary's disk is intact, and someone simply starts it again.
+#
+# > **Quick check.** What does it come back as?
+# >
+# > - **a)** a standby of `standby-1`, since `standby-1` was promoted
+# > - **b)** a primary on timeline 1, accepting writes
+# > - **c)** nothing: PostgreSQL refuses to start a deposed primary
+
+# %%
+my_choice = None  # put "a", "b" or "c" here, then run this cell and the next ones
+
+# %% jupyter={"outputs_hidden": true, "source_hidden": true}
+check_choice(
+    my_choice,
+    "b",
+    {
+        "a": "Nothing told it about the promotion: its settings still say it is a primary, and it knows nothing"
+        " of timeline 2.",
+        "b": "It starts as what its data folder says it is. Nothing stops it: two servers now accept writes.",
+        "c": "PostgreSQL has no such check: it does not know another server was promoted. Keeping it out is"
+        " fencing, the operator's job.",
+    },
+)
+
+# %% [markdown]
+# It comes back as what its data folder says it is: a primary, on timeline 1. Nothing stops it. Two
+# servers now accept writes, and a client on each side writes the same key:
 
 # %%
 pg.recover("primary")
@@ -357,8 +440,33 @@ print(f"key 7 on standby-2: {pg.read('standby-2')[7]!r}")
 # we stop it first, but if it had crashed, `pg_rewind` would run its crash recovery itself before starting,
 # unless given `--no-ensure-shutdown`. With `-R` it also writes the settings that make the server start as
 # a standby; the lab writes them itself.
+#
+# > **Quick check.** The old primary holds keys 101 to 125 and its own value of key 7, none of which the
+# > new primary has. What is left of them after `pg_rewind`?
+# >
+# > - **a)** all of it: `pg_rewind` merges the two branches
+# > - **b)** nothing: the old primary's branch is replaced by the new primary's blocks
+# > - **c)** the rows, but with the new primary's value of key 7
 
 # %%
+my_choice = None  # put "a", "b" or "c" here, then run this cell and the next ones
+
+# %% jupyter={"outputs_hidden": true, "source_hidden": true}
+check_choice(
+    my_choice,
+    "b",
+    {
+        "a": "`pg_rewind` works on blocks, not rows: it knows nothing of what the rows mean, so it cannot"
+        " merge. It copies the new primary's version of every block the old branch touched.",
+        "b": "Every block the old primary changed after the fork is overwritten with the new primary's: its"
+        " branch, acknowledged writes included, is gone, as the simulation's rejoin() discards them.",
+        "c": "Keys 101 to 125 exist only on the old branch, so the new primary's blocks do not hold them:"
+        " they go too, not only the value of key 7.",
+    },
+)
+
+# %% jupyter={"outputs_hidden": true}
+print("stopping the old primary, then pg_rewind from standby-1 and a restart as its standby...")
 before = pg.read("primary")
 pg.stop("primary")
 pg.rewind("primary", source="standby-1")
@@ -384,6 +492,7 @@ print("standby-1 streams to:", [row.standby for row in pg.replication_status("st
 # `standby-1` as its primary:
 
 # %%
+print("stopping standby-2, then pg_rewind from standby-1 and a restart as its standby...")
 pg.stop("standby-2")
 pg.rewind("standby-2", source="standby-1")
 print(pg)
@@ -440,14 +549,15 @@ for label, real, model in rows:
 # configuration files).
 
 # %% [markdown]
-# ## Clean up
+# ## When you are done: stop the servers
 #
-# Stop every server and remove the temporary folders. (Closing the notebook's kernel does this too.)
-
-# %%
-pg.close()
-assert pg.running_processes() == [] and pg.listeners() == []
-print("all servers stopped: nothing left running or listening")
+# The servers are still running, and the panel in section 3 still drives them: `standby-1` is now the
+# primary, and the server called `primary` is its standby (names are labels; roles move). Try the panel
+# on them, or click **Restart lab** there for a fresh set.
+#
+# When you have finished, click **Stop lab** in the panel, or run `pg.close()` in a cell of your own. It
+# stops every server and removes their temporary folders. Closing the notebook (or restarting its kernel)
+# stops them too; nothing is left running after that.
 
 # %% [markdown]
 # ## Key points
@@ -464,5 +574,8 @@ print("all servers stopped: nothing left running or listening")
 # - Without fencing, the old primary comes back as a second primary and its standbys follow it: **split
 #   brain**. `pg_rewind` repairs a server by finding, in its own WAL, the blocks it changed after the fork
 #   and copying them from the new primary: what only the old primary had is thrown away.
+# - A paused replay (`pg_wal_replay_pause()`) shows the difference between WAL received and WAL applied:
+#   the standby has the data on disk, but its readers do not see it until replay resumes.
 #
-# **Next:** Lesson 9, the [recap and quiz](09_recap_quiz.ipynb). Back to the [map of the course](00_start_here.ipynb).
+# **Next:** [Lesson 9, the recap and quiz](09_recap_quiz.ipynb). Back to the
+# [map of the course](00_start_here.ipynb).

@@ -30,12 +30,50 @@ def check_prediction(
     except (TypeError, ValueError):
         ok = guess == actual
     if ok:
-        print(f"Right: {right.format(actual)}.")
+        near = "" if _same(guess, actual) else f" (you said {guess}{unit}, close enough)"
+        print(f"Right: {right.format(actual)}{near}.")
         return True
     print(
         f"Not quite: you said {guess}{unit}, {source} says {actual}{unit}."
         + (f" {explain}" if explain else "")
     )
+    return False
+
+
+def _same(guess: Any, actual: Any) -> bool:
+    try:
+        return float(guess) == float(actual)
+    except (TypeError, ValueError):
+        return guess == actual
+
+
+def check_choice(choice: Any, right: str, why: dict[str, str]) -> bool | None:
+    """A multiple-choice check: say whether ``choice`` (a letter) is ``right``, and explain that choice.
+
+    ``why`` maps every letter offered to what is true about it, so a wrong answer teaches something
+    too (why that choice is tempting, and what it misses). True if right, False if not, None if no
+    choice was made yet. The answer is never named on a wrong choice: the learner can try another.
+    """
+    if (
+        not isinstance(why, dict)
+        or len(why) < 2
+        or not all(isinstance(k, str) and len(k) == 1 and isinstance(v, str) and v for k, v in why.items())
+    ):
+        raise ConfigError("why must map two or more single letters ('a', 'b', ...) to an explanation each")
+    if right not in why:
+        raise ConfigError(f"right must be one of the letters explained ({', '.join(why)}), got {right!r}")
+    letters = ", ".join(why)
+    if choice is None:
+        print(f"Put one letter ({letters}) in my_choice above, then run this cell again.")
+        return None
+    picked = str(choice).strip().strip(")").strip().lower()
+    if picked not in why:
+        print(f"{choice!r} is not one of the choices: put one letter ({letters}) in my_choice.")
+        return None
+    if picked == right:
+        print(f"Right ({picked}): {why[picked]}")
+        return True
+    print(f"Not quite ({picked}): {why[picked]} Try another answer.")
     return False
 
 

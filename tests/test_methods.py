@@ -38,14 +38,17 @@ def test_naive_statements_diverge_on_the_clock_the_dice_and_row_order(shipped):
 
 
 def test_context_fixes_the_clock_and_dice_but_not_row_order(shipped):
-    assert differing(shipped["statement/context"]) == {"replica-1": 0, "replica-2": 6}
+    assert differing(shipped["statement/context"]) == {"replica-1": 0, "replica-2": 8}
+    # the same seed, rows read in another order: replica-2 gives the prize to another order
+    prize = {n: v[5] for n, v in shipped["statement/context"].cluster.divergence()[("orders", 4)].items()}
+    assert prize == {"primary": "new", "replica-1": "new", "replica-2": "prize"}
     entry = shipped["statement/context"].entries[1].change
     assert isinstance(entry, Statement) and entry.time == pytest.approx(0.1) and entry.seed is not None
 
 
 def test_rewrite_misses_order_by_random_and_row_order(shipped):
     run = shipped["statement/rewrite"]
-    assert differing(run) == {"replica-1": 2, "replica-2": 6}
+    assert differing(run) == {"replica-1": 2, "replica-2": 8}
     logged = [e.change.sql for e in run.entries]
     assert "randomblob" not in logged[3] and "x'" in logged[3] and "'now'" not in logged[3]
     assert "random()" not in logged[7]

@@ -95,13 +95,75 @@ def test_every_your_turn_has_a_task_and_a_folded_solution(path):
         )
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_widget_cells_are_followed_by_an_assert_on_their_state(path):
-    cs = cells(path)
+def _hidden(cell, part):
+    return cell.metadata.get("jupyter", {}).get(f"{part}_hidden") is True
+
+
+def _guesses(cs):
+    """Each cell where the learner types a guess, with the cells up to where its answer may be seen:
+    the folded Answer for a prediction, the next text cell for a multiple-choice check."""
     for i, c in enumerate(cs):
-        if "nbval-ignore-output" in c.metadata.get("tags", []):
-            after = next(n for n in cs[i + 1 :] if n.cell_type == "code")
-            assert "assert" in after.source, f"cell {i} hides its output: the next code cell must check it"
+        m = (
+            re.search(r"^my_(prediction|choice)\w* = ", c.source, flags=re.M)
+            if c.cell_type == "code"
+            else None
+        )
+        if not m:
+            continue
+        after = []
+        for n in cs[i + 1 :]:
+            if n.cell_type == "markdown" and (m.group(1) == "choice" or "<summary><b>Answer" in n.source):
+                break
+            after.append(n)
+        yield i, m.group(1), after
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_answer_shows_before_the_guess(path):
+    """Between a guess and its answer, every stored output stays collapsed until the learner runs the
+    cell (JupyterLab's outputs_hidden; nbval still compares it), and the check's source, which holds
+    the explanations, is folded too."""
+    cs = cells(path)
+    sites = list(_guesses(cs))
+    assert sites, "at least one prediction or choice"
+    for i, kind, after in sites:
+        code = [c for c in after if c.cell_type == "code"]
+        assert code, f"cell {i}: a {kind} with nothing that checks it"
+        for c in code:
+            assert not c.outputs or _hidden(c, "outputs"), (
+                f"cell {i}: this output shows the answer: {c.source[:60]!r}"
+            )
+            if re.search(r"^check_(prediction|choice)\(", c.source, flags=re.M):
+                assert _hidden(c, "source"), f"cell {i}: the check's explanation shows: {c.source[:60]!r}"
+        assert any("check_" in c.source for c in code), f"cell {i}: the {kind} is never checked"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_lesson_cell_holds_an_assert(path):
+    """A learner who changes a number to try a what-if never meets an author's AssertionError."""
+    for i, c in enumerate(cells(path)):
+        if c.cell_type == "code":
+            assert not re.search(r"^\s*assert\b", c.source, flags=re.M), (
+                f"cell {i} asserts: {c.source[:80]!r}"
+            )
+
+
+def _next_link(path):
+    last = cells(path)[-1].source
+    assert "**Next:**" in last, "a 'Next' after the key points"
+    after = last[last.index("**Next:**") :]
+    return re.search(r"\]\((\d\d)_\w+\.ipynb\)", after).group(1)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_next_comes_after_the_key_points_and_leads_to_the_following_lesson(path):
+    """The first link after "Next" goes to the next lesson in order (the last one back to the map)."""
+    n = int(path.name[:2])
+    want = f"{n + 1:02d}" if n + 1 < len(NOTEBOOKS) else "00"
+    assert _next_link(path) == want
+    last = cells(path)[-1].source
+    assert last.index("## Key points") < last.index("**Next:**")
+    assert not any("**Next:**" in c.source for c in cells(path)[:-1]), "one 'Next', at the end"
 
 
 def test_the_readme_lists_every_notebook():

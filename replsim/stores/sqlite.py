@@ -94,8 +94,10 @@ class SQLiteStore:
     format of this node's database file (one value, or ``{node: value}``).
     ``reverse_unordered_selects``: True (or a collection of node names) turns on
     SQLite's pragma of that name, which returns rows in the opposite of their usual
-    order wherever the SQL leaves the order unspecified: a stand-in for a node that
-    stores its rows differently.
+    order wherever the SQL leaves the order unspecified, and (except under physical
+    shipping) gives each table an index on its key in descending order, which a scan
+    that needs only the key reads newest first, even under ``ORDER BY random()``: a
+    stand-in for a node that stores or indexes its rows differently.
 
     A client's change is ``("sql", text)``; log entries are whatever the method records.
     """
@@ -169,6 +171,8 @@ class SQLiteStore:
             db.deserialize("main", image)
         if self.reverse:
             db.execute("PRAGMA reverse_unordered_selects = ON")
+            if image is None and schema and not getattr(self.method, "physical", False):
+                _index_newest_first(db)
         self._image = None
         return db
 
@@ -394,6 +398,21 @@ class SQLiteStore:
     def __repr__(self) -> str:
         where = f" of {self.node!r}" if self.node else ""
         return f"SQLiteStore({self.method.name}{where}, {len(self.image()):,} bytes)"
+
+
+def _index_newest_first(db: apsw.Connection) -> None:
+    """Give every table with an integer primary key an index on it in descending order.
+
+    A scan that needs only the key (``SELECT id FROM t ORDER BY random()``) then reads the rows
+    newest first, as a replica with other indexes or another planner may: the same seed then
+    draws the same numbers for different rows. Not for physical shipping, whose followers must
+    hold the leader's pages and nothing else.
+    """
+    tables = db.execute("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    for (t,) in tables.fetchall():
+        pk = [c for c in db.execute(f'PRAGMA table_info("{t}")').fetchall() if c[5] > 0]
+        if len(pk) == 1 and pk[0][2].upper() == "INTEGER":
+            db.execute(f'CREATE INDEX "{t}_newest_first" ON "{t}" ("{pk[0][1]}" DESC)')
 
 
 def _sql_of(request: Any) -> str:
