@@ -150,6 +150,7 @@ print(c.table())
 my_prediction = None  # replace None with your guess (a whole number of %), then run this cell and the next ones
 
 # %% jupyter={"outputs_hidden": true}
+print("Looking at follower-1 every 2 ms for 2 s:")
 c = Cluster(leader="leader", followers=["follower-1", "follower-2"], delay=0.050, seed=0)
 c.start_writes(rate=10)  # one write every 100 ms, from t = 0
 times, at_leader, at_follower = [], [], []

@@ -110,6 +110,7 @@ check_choice(
 # Checking facts is not a follower's job: whatever the leader writes is what it copies.
 
 # %% jupyter={"outputs_hidden": true}
+print("What each node shows 50 ms after the slip:")
 studio.write("election day", "Tuesday")  # the slip
 studio.advance(0.050)
 print({node: studio.read("election day", node) for node in studio.names})
@@ -142,6 +143,7 @@ print("keys that differ between nodes:", studio.divergence())
 my_prediction = None  # replace None with your guess (a whole number), then run this cell and the next ones
 
 # %% jupyter={"outputs_hidden": true}
+print("The studio just before Channel B comes back:")
 news = Cluster(leader="Anchor", followers=CHANNELS, delay=0.050, seed=1)
 ticker = news.start_writes(rate=2, keys=["ticker"])
 news.run(until=10.0)

@@ -108,6 +108,7 @@ check_choice(
 )
 
 # %% jupyter={"outputs_hidden": true}
+print("The kitchen at t = 8.2 s, as Sous chef B comes back:")
 RECIPES = [f"recipe {i}" for i in range(1, 41)]
 orders = kitchen.start_writes(rate=5, keys=RECIPES)
 kitchen.run(until=2.0)
@@ -120,6 +121,7 @@ print(kitchen.table())
 # Here are the messages between the two, from the network's journal:
 
 # %% jupyter={"outputs_hidden": true}
+print("Messages between the head chef and Sous chef B after it restarts:")
 kitchen.recover("Sous chef B")
 kitchen.advance(0.05)
 for m in kitchen.network.messages:
@@ -218,6 +220,7 @@ def busy_kitchen(slots):
     t3, n3 = sample(k, 26.0, 0.1, kept)
     return k, (t1 + t2 + t3, n1 + n2 + n3)
 
+print("Two kitchens, 20 writes a second, Sous chef B away from 5 s to 25 s:")
 no_slot, kept_no_slot = busy_kitchen(slots=False)
 with_slot, kept_with_slot = busy_kitchen(slots=True)
 print("Without a slot:")

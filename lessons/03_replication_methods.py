@@ -143,6 +143,7 @@ check_choice(
 
 # %% jupyter={"outputs_hidden": true}
 DAY = [sql for _, sql in SHOP_DAY]
+print("The day shipped as statements, and every row that differs:")
 naive = ship(DAY, "statement")
 print(naive)
 for key, values in naive.cluster.divergence().items():
@@ -262,6 +263,7 @@ for name in rows.cluster.names:
 my_prediction = None  # replace None with your guess (a number of bytes), then run this cell and the next ones
 
 # %% jupyter={"outputs_hidden": true}
+print("What physical shipping logs for statement 7:")
 physical = ship(DAY, "physical")
 one_row = physical.entries[6]
 print(one_row.change)

@@ -100,6 +100,7 @@ check_choice(
 )
 
 # %% jupyter={"outputs_hidden": true}
+print("How far each follower fell behind over the 10 s:")
 c = Cluster(leader="primary", followers=["near", "far", "busy"], delay=0.005, seed=4)
 c.set_link("primary", "far", delay=0.060)
 c.set_stages("busy", apply=0.004)  # 4 ms to apply each entry
@@ -225,6 +226,7 @@ plt.show()
 my_prediction = None  # replace None with your guess in ms, then run this cell and the next ones
 
 # %% jupyter={"outputs_hidden": true}
+print("The San Francisco user's write, and when London has it:")
 g = geo_cluster(seed=4)
 sf = city_clients(g, ["San Francisco"])["San Francisco"]
 w = sf.write("price", "9.99")
@@ -291,6 +293,7 @@ check_choice(
 )
 
 # %% jupyter={"outputs_hidden": true}
+print("Every operation, as its client saw it:")
 app = Cluster(leader="primary", followers=["replica-1", "replica-2"], delay=0.005, seed=4)
 app.set_link("primary", "replica-2", delay=0.080)
 people = {

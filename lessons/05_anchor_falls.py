@@ -128,6 +128,7 @@ print("the first refusal:", tried[0].error)
 my_prediction = None  # replace None with your guess (a whole number), then run this cell and the next ones
 
 # %% jupyter={"outputs_hidden": true}
+print("Promoting Channel B:")
 c.promote("Channel B", followers=["Channel A"])
 lost = c.lost_writes()
 print(f"acknowledged writes the new leader does not hold: {len(lost)}")
@@ -254,6 +255,7 @@ def best_follower_loss(seed, rate):
     return len(c.lost_writes())
 
 
+print("200 crashes at each write rate, the best follower promoted each time:")
 losses = {}
 for rate in (6, 60):  # about a second each: one line is printed as each rate is done
     losses[rate] = lost_each = [best_follower_loss(seed, rate) for seed in range(200)]
@@ -321,6 +323,7 @@ check_choice(
 )
 
 # %% jupyter={"outputs_hidden": true}
+print("What happens when the anchor restarts:")
 c.heal()
 c.recover("Anchor")
 c.run(until=25.2)
@@ -336,6 +339,7 @@ for event in c.history.events:
 # (lesson 8); here, `rejoin()`:
 
 # %% jupyter={"outputs_hidden": true}
+print("The anchor rejoins as a follower of Channel B:")
 c.rejoin("Anchor")
 c.run(until=26.0)
 discarded = c.node("Anchor").rolled_back

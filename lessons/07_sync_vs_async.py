@@ -109,6 +109,7 @@ def one_write(stage):
     }, r.value
 
 
+print("One write for each meaning of confirmed:")
 steps = {}
 for stage, setting in STAGES.items():
     steps[setting], seen = one_write(stage)
@@ -186,6 +187,7 @@ check_choice(
 
 # %% jupyter={"outputs_hidden": true}
 FAILOVERS = 30
+print(f"{FAILOVERS} seeded failovers per commit mode (a line as each mode is done):")
 runs = []
 for mode, policy in MODES.items():
     runs += commit_sweep({mode: policy}, seeds=range(FAILOVERS))
@@ -278,6 +280,7 @@ setups = {
     "FIRST 1 (standby-1, standby-2, standby-3)": lambda: First(1, list(STANDBYS), timeout=2.0),
     "ANY 2 (standby-1, standby-2, standby-3)": lambda: Quorum(2, list(STANDBYS)),
 }
+print("Writes while standby-1 is down, for each set-up:")
 fig, axes = plt.subplots(3, 1, figsize=(10, 8.5), layout="constrained", sharex=True)
 for ax, (name, make) in zip(axes, setups.items()):
     c = scenario(7)

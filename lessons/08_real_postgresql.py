@@ -133,6 +133,7 @@ check_choice(
 )
 
 # %% jupyter={"outputs_hidden": true}
+print("pg_stat_replication on the primary:")
 for row in pg.replication_status("primary"):
     print(f"{row.standby}: state={row.state}, sync_state={row.sync_state}")
 
@@ -305,6 +306,7 @@ def wal_bytes(lsn):
     return (int(high, 16) << 32) + int(low, 16)
 
 
+print("What each standby has received:")
 received = {name: pg.sql(name, "SELECT pg_last_wal_receive_lsn()::text")[0][0] for name in STANDBYS}
 most = max(STANDBYS, key=lambda name: wal_bytes(received[name]))
 print("the standby that has received the most WAL:", most)
@@ -313,6 +315,7 @@ print("the standby that has received the most WAL:", most)
 # We promote `standby-1` anyway, the one that was cut off, to see what that costs:
 
 # %% jupyter={"outputs_hidden": true}
+print("Crashing the primary and promoting standby-1:")
 pg.crash("primary")
 pg.promote("standby-1")
 survivors = pg.read("standby-1")

@@ -248,6 +248,7 @@ for sync, promote in ((0, "replica-2"), (1, "replica-2"), (1, "replica-1")):
 my_prediction_5 = None  # your guess: how many of primary's 20 writes survive (a whole number)
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true}
+print("The partition, the promotion, and 20 writes on the old leader:")
 brain = Cluster(leader="primary", followers=["replica-1", "replica-2"], delay=0.010, seed=9)
 brain.start_writes(rate=10)
 brain.run(until=3.0)

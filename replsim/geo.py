@@ -38,17 +38,18 @@ SOURCES: dict[frozenset[str], str] = {
         "a user in London to a server in California, about 130 ms"
     ),
     frozenset({"San Francisco", "Tokyo"}): (
-        "GeoCables, 'Why is the internet slower than light?': Los Angeles - Tokyo, typically 100-115 ms"
+        "GeoCables, 'Why is the internet slower than light?': Los Angeles - Tokyo, typically 100-115 ms "
+        "(Los Angeles standing in for San Francisco)"
     ),
     frozenset({"New York", "London"}): (
-        "GeoCables, same page: London - New York, typically 70-80 ms (WonderNetwork reports the same range)"
+        "GeoCables, same page: London - New York, typically 70-80 ms"
     ),
     frozenset({"New York", "Tokyo"}): (
         "no direct figure: the route crosses the United States, so San Francisco - New York plus "
         "San Francisco - Tokyo (78 + 105 = 183 ms), rounded down"
     ),
     frozenset({"London", "Tokyo"}): (
-        "ExtremeTech (2012), on the Arctic cables: London - Tokyo takes about 230 ms today"
+        "ExtremeTech (2012), on the Arctic cables: London - Tokyo took about 230 ms in 2012"
     ),
 }
 """Where each round-trip time comes from."""

@@ -138,6 +138,26 @@ def test_no_answer_shows_before_the_guess(path):
         assert any("check_" in c.source for c in code), f"cell {i}: the {kind} is never checked"
 
 
+def _fold_line(cell):
+    """The line JupyterLab 4 shows in place of a folded output: the first non-empty line of the first
+    output, in its preferred format (as its getOutputPlaceholderText does)."""
+    first = cell.outputs[0]
+    data = first.get("data") or {"text": first.get("text", "")}
+    kinds = ["text/html", "image/svg+xml", "application/pdf", "text/markdown", "text/plain", "text"]
+    text = next((data[k] for k in kinds if isinstance(data.get(k), str)), "")
+    return next((line for line in text.split("\n") if line), "")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_folded_output_shows_a_heading_not_a_result(path):
+    """A folded output still shows its first line; that line must announce, never answer."""
+    for i, c in enumerate(cells(path)):
+        if c.cell_type == "code" and c.outputs and _hidden(c, "outputs"):
+            line = _fold_line(c)
+            ok = line.endswith((":", "...")) or line.startswith(("Put ", "<Figure "))
+            assert ok, f"cell {i}: the fold shows {line!r}; print a heading first (ending with ':')"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_lesson_cell_holds_an_assert(path):
     """A learner who changes a number to try a what-if never meets an author's AssertionError."""
