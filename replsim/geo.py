@@ -41,9 +41,7 @@ SOURCES: dict[frozenset[str], str] = {
         "GeoCables, 'Why is the internet slower than light?': Los Angeles - Tokyo, typically 100-115 ms "
         "(Los Angeles standing in for San Francisco)"
     ),
-    frozenset({"New York", "London"}): (
-        "GeoCables, same page: London - New York, typically 70-80 ms"
-    ),
+    frozenset({"New York", "London"}): ("GeoCables, same page: London - New York, typically 70-80 ms"),
     frozenset({"New York", "Tokyo"}): (
         "no direct figure: the route crosses the United States, so San Francisco - New York plus "
         "San Francisco - Tokyo (78 + 105 = 183 ms), rounded down"

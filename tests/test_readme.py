@@ -43,3 +43,16 @@ def test_the_instructors_recipe_prints_what_it_says_and_lesson_9_shows_the_same(
     lesson = (ROOT / "lessons" / "09_recap_quiz.py").read_text()
     shown = re.search(r"# ```python\n(.*?)# ```", lesson, flags=re.S).group(1)
     assert "\n".join(line[2:] for line in shown.splitlines()) + "\n" == recipe
+
+
+def test_the_readme_links_the_instructors_guide_and_it_plans_six_sessions():
+    guide = ROOT / "lessons" / "INSTRUCTORS.md"
+    assert "(lessons/INSTRUCTORS.md)" in README.read_text()
+    text = guide.read_text()
+    sessions = re.findall(r"^\| (\d) \| ", text.split("## Six sessions of 90 minutes")[1], flags=re.M)
+    assert sessions[:6] == ["1", "2", "3", "4", "5", "6"]
+    for topic in ("Binder is slow", "PostgreSQL will not start", "Writing a new scenario", "misconception"):
+        assert topic in text, topic
+    # every lesson has a line in the table of misconceptions
+    table = text.split("## What each lesson targets")[1].split("## When things go wrong")[0]
+    assert sorted({int(n) for n in re.findall(r"^\| (\d) \| ", table, flags=re.M)}) == list(range(10))
