@@ -91,8 +91,8 @@ check_choice(
     {
         "a": "`near` receives each write 5 ms after the leader and applies it at once: never more than a few"
         " ms behind, burst or not.",
-        "b": "`far` lacks the most entries during the burst (more writes are on its 60 ms wire), but each"
-        " one still arrives 60 ms after it left: in seconds it stays about 60 ms behind until its route slows.",
+        "b": "During the burst more writes are on `far`'s 60 ms wire at once, but each one still arrives 60 ms"
+        " after it left: in seconds it stays about 60 ms behind until its route slows.",
         "c": "`busy` applies at most 250 entries a second. The burst brings 400 a second, so a queue builds,"
         " and every entry waits behind it: its readers see data more than half a second old, after the"
         " burst has ended.",

@@ -220,8 +220,8 @@ except ReadOnlyError as err:
 # **Refresh** once or twice: the standbys' row counts catch up, and their replay lag (bytes of WAL the
 # primary has that the standby has not replayed yet) falls back to 0. Then pick a standby and click
 # **Write rows**: it refuses, with the same error and SQLSTATE as above. **Pause replay** and **Resume
-# replay** act on the standby picked in *server*. **Stop lab** stops every server; **Restart lab**
-# starts a fresh set (an empty table) if you want to start over, now or after the last cell.
+# replay** act on the standby picked in *server*. (Stopping the servers, or starting a fresh set, is
+# the last step of the lab, with its own panel.)
 #
 # Showing the panel writes nothing. Rows you add stay in the table `kv`, so the row counts printed below
 # will be higher by that many; which acknowledged rows get lost does not change.
@@ -554,13 +554,17 @@ for label, real, model in rows:
 # %% [markdown]
 # ## When you are done: stop the servers
 #
-# The servers are still running, and the panel in section 3 still drives them: `standby-1` is now the
-# primary, and the server called `primary` is its standby (names are labels; roles move). Try the panel
-# on them, or click **Restart lab** there for a fresh set.
+# The servers are still running, and the panel below drives them, like the one in section 3: `standby-1`
+# is now the primary, and the server called `primary` is its standby (names are labels; roles move).
+# **Restart lab** replaces them with a fresh primary and two standbys (an empty table), if you want to
+# start over.
 #
-# When you have finished, click **Stop lab** in the panel, or run `pg.close()` in a cell of your own. It
-# stops every server and removes their temporary folders. Closing the notebook (or restarting its kernel)
-# stops them too; nothing is left running after that.
+# When you have finished, click **Stop lab**, or run `pg.close()` in a cell of your own. It stops every
+# server and removes their temporary folders. Closing the notebook (or restarting its kernel) stops them
+# too; nothing is left running after that.
+
+# %% tags=["nbval-ignore-output"]
+PgPanel(pg, lab_controls=True)
 
 # %% [markdown]
 # ## Key points

@@ -145,6 +145,7 @@ class Lesson:
     code: tuple[int, ...]  # indices of the code cells
     widgets: tuple[int, ...]  # indices of the cells whose stored outputs show a widget
     needs_postgres: bool
+    folded: tuple[int, ...] = ()  # code cells whose source is folded: no prompt to watch
 
     @property
     def stem(self) -> str:
@@ -162,7 +163,8 @@ class Lesson:
             i for i in code if any(WIDGET_VIEW in o.get("data", {}) for o in cells[i].get("outputs", []))
         )
         sources = ["".join(cells[i]["source"]) for i in code]
-        return cls(path, len(cells), code, widgets, any("replsim.lab.postgres" in s for s in sources))
+        folded = tuple(i for i in code if cells[i]["metadata"].get("jupyter", {}).get("source_hidden"))
+        return cls(path, len(cells), code, widgets, any("replsim.lab.postgres" in s for s in sources), folded)
 
     def steps(self) -> list[tuple[int, int, int | None]]:
         """How a learner runs it: (first cell, last cell, widget cell to use after them, or None).
@@ -431,6 +433,12 @@ class LessonPage:
         code = [i for i in self.lesson.code if first <= i <= last]
         if not code:
             return 0
+        code = [i for i in code if i not in self.lesson.folded]  # a folded cell shows no prompt
+        if not code:
+            self._select(first, last)
+            _menu(self.page, "Run", "notebook:run-cell")
+            _wait_kernel_idle(self.page, self.base, self.rel, RUN_MS)
+            return 1
         prompt = "cells[i].querySelector('.jp-InputArea-prompt').textContent"
         prompts = f"[{', '.join(map(str, code))}].map(i => {prompt})"
         cells = "const cells = document.querySelectorAll('.jp-Notebook .jp-Cell');"
@@ -450,10 +458,11 @@ class LessonPage:
         return tries
 
     def _select(self, first: int, last: int) -> None:
-        """Select cells ``first``..``last`` (click the first one's prompt, shift-click the last one's)."""
-        self.cells.nth(first).locator(".jp-InputArea-prompt").first.click()
+        """Select cells ``first``..``last`` (click the first one's prompt, shift-click the last one's;
+        a cell whose source is folded has its prompt in the fold's placeholder: jp-InputPrompt too)."""
+        self.cells.nth(first).locator(".jp-InputPrompt").first.click()
         if last != first:
-            self.cells.nth(last).locator(".jp-InputArea-prompt").first.click(modifiers=["Shift"])
+            self.cells.nth(last).locator(".jp-InputPrompt").first.click(modifiers=["Shift"])
         selected = self.page.eval_on_selector_all(
             ".jp-Notebook .jp-Cell",
             "els => els.flatMap((e, i) => e.classList.contains('jp-mod-selected') ? [i] : [])",
@@ -646,7 +655,7 @@ def _error_outputs(page) -> list[str]:
 
 def _postgres_labs(server_pid: int) -> list[Path]:
     """Folders of ``replsim.lab.postgres`` labs started by a kernel of the JupyterLab at ``server_pid``."""
-    from replsim import postgres
+    from replsim.lab import postgres
 
     kernels, found = set(_children(server_pid)), []
     for folder in Path(tempfile.gettempdir()).glob(f"{postgres.PREFIX}*"):
@@ -657,7 +666,7 @@ def _postgres_labs(server_pid: int) -> list[Path]:
 
 
 def _require_postgres() -> None:
-    from replsim import postgres
+    from replsim.lab import postgres
 
     reason = postgres.unavailable_reason()
     require(reason is None, f"the lesson starts PostgreSQL, which cannot run here: {reason}")

@@ -52,7 +52,7 @@ def test_making_a_panel_writes_nothing_and_shows_every_server(pg: rpg.PgCluster)
     before = {name: pg.read(name) for name in pg.servers}
     panel = PgPanel(pg)
     assert panel.last_error is None and message(panel).startswith("Ready")
-    assert set(panel.buttons) == {"write", "refresh", "pause", "resume", "restart", "close"}
+    assert set(panel.buttons) == {"write", "refresh", "pause", "resume"}
     assert set(panel.inputs) == {"server", "rows"}
     assert list(panel.inputs["server"].options) == ["primary", "standby-1", "standby-2"]
     assert panel.inputs["rows"].value == 10
@@ -169,12 +169,15 @@ def test_pausing_replay_makes_the_lag_grow_and_resuming_makes_it_fall(pg: rpg.Pg
     assert shown["standby-2"][1] == shown["primary"][1]
     panel.inputs["server"].value = "primary"
     panel.buttons["pause"].click()
-    assert message(panel).startswith("Refused: primary is a primary, not a standby")
+    assert message(panel) == "Refused: primary is a primary now: pick a standby to pause its replay"
+    panel.buttons["resume"].click()  # a different refusal: a learner sees the click did something
+    assert message(panel) == "Refused: primary is a primary now: pick a standby to resume its replay"
 
 
 def test_stop_then_restart_the_lab_from_the_panel(pg: rpg.PgCluster) -> None:
     """Last in this file: it replaces the module's servers by fresh ones."""
-    panel = PgPanel(pg)
+    panel = PgPanel(pg, lab_controls=True)
+    assert list(panel.buttons) == ["write", "refresh", "pause", "resume", "restart", "close"]
     panel.buttons["close"].click()
     assert panel.last_error is None and message(panel).startswith("Every server is stopped")
     assert "stopped" in panel.table.value and pg.running_processes() == [] and pg.listeners() == []

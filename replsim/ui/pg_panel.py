@@ -8,7 +8,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..errors import ReplsimError
+from ..errors import NodeStateError, ReplsimError
 from .panel import ControlPanel, _button
 
 
@@ -17,17 +17,18 @@ class PgPanel(widgets.VBox):
     """Write rows on a real PostgreSQL server and watch them reach the others (lesson 8's lab).
 
     ``pg`` is a started ``replsim.lab.postgres.PgCluster``. Besides writing and refreshing, the panel
-    pauses and resumes a standby's replay (lag that moves), and stops or restarts the whole lab, so the
-    servers stay up until the learner stops them. Nothing is written until "Write rows" is clicked;
-    its keys start at :attr:`FIRST_KEY`, far above the lesson's own. Like ControlPanel, an action never
-    raises: a refusal shows as "Refused: ...", anything else as "Unexpected error: ...".
+    pauses and resumes a standby's replay (lag that moves). With ``lab_controls`` it can also stop the
+    whole lab or restart a fresh one: the servers stay up until the learner stops them. Nothing is
+    written until "Write rows" is clicked; its keys start at :attr:`FIRST_KEY`, far above the lesson's
+    own. Like ControlPanel, an action never raises: a refusal shows as "Refused: ...", anything else
+    as "Unexpected error: ...".
     """
 
     FIRST_KEY = 10_000
     CHUNK = 100  # rows written between two progress messages
     _show = ControlPanel._show  # the same message line
 
-    def __init__(self, pg: Any) -> None:
+    def __init__(self, pg: Any, lab_controls: bool = False) -> None:
         super().__init__()
         self.pg = pg
         self.last_error: str | None = None
@@ -42,9 +43,10 @@ class PgPanel(widgets.VBox):
             "refresh": _button("Refresh", "Count the rows on every server, and each standby's lag"),
             "pause": _button("Pause replay", "The chosen standby keeps receiving WAL but applies none"),
             "resume": _button("Resume replay", "The chosen standby applies what it received"),
-            "restart": _button("Restart lab", "Stop every server and start a fresh primary and standbys"),
-            "close": _button("Stop lab", "Stop every server and remove its files", "danger"),
         }
+        if lab_controls:  # stopping and restarting the whole lab: a separate panel, at the end of the lab
+            self.buttons["restart"] = _button("Restart lab", "Stop every server and start a fresh set")
+            self.buttons["close"] = _button("Stop lab", "Stop every server and remove its files", "danger")
         actions = {
             "write": self._write,
             "refresh": lambda: "",
@@ -53,8 +55,8 @@ class PgPanel(widgets.VBox):
             "restart": self._restart,
             "close": self._close,
         }
-        for name, act in actions.items():
-            self.buttons[name].on_click(lambda _b, act=act: self.run(act))
+        for name, button in self.buttons.items():
+            button.on_click(lambda _b, act=actions[name]: self.run(act))
         self.message, self.table = widgets.HTML(), widgets.HTML()
         buttons = list(self.buttons.values())
         self.children = [
@@ -79,8 +81,14 @@ class PgPanel(widgets.VBox):
             keys += self.pg.write(name, range(first, min(first + self.CHUNK, start + n)), "panel")
         return f"{name} acknowledged {len(keys)} new rows (keys {keys[0]} to {keys[-1]})."
 
-    def _pause(self) -> str:
+    def _standby(self, what: str) -> str:
         name = self.inputs["server"].value
+        if not self.pg.in_recovery(name):
+            raise NodeStateError(f"{name} is a primary now: pick a standby to {what} its replay")
+        return name
+
+    def _pause(self) -> str:
+        name = self._standby("pause")
         self.pg.pause_replay(name)
         return (
             f"{name} still receives the primary's WAL but replays none of it: write rows on the primary, "
@@ -88,7 +96,7 @@ class PgPanel(widgets.VBox):
         )
 
     def _resume(self) -> str:
-        name = self.inputs["server"].value
+        name = self._standby("resume")
         self.pg.resume_replay(name)
         return f"{name} replays again: Refresh to see its lag fall back to 0 as it applies what it received."
 
