@@ -591,7 +591,8 @@ for ax, net in zip(axes, NETWORKS):
     ax.set_title(f"{net} network", loc="left", fontsize=11)
 axes[0].set_ylabel(f"share of the {TRIALS} crashes")
 axes[0].set_ylim(0, 1.02)
-axes[1].legend(title="election timeout", fontsize=8)
+for ax in axes:
+    ax.legend(title="election timeout", fontsize=7)
 plt.show()
 
 # %% [markdown]
