@@ -146,6 +146,7 @@ class Lesson:
     widgets: tuple[int, ...]  # indices of the cells whose stored outputs show a widget
     needs_postgres: bool
     folded: tuple[int, ...] = ()  # code cells whose source is folded: no prompt to watch
+    answers: tuple[int, ...] = ()  # code cells whose stored outputs open folded (a guess's answer)
 
     @property
     def stem(self) -> str:
@@ -163,8 +164,11 @@ class Lesson:
             i for i in code if any(WIDGET_VIEW in o.get("data", {}) for o in cells[i].get("outputs", []))
         )
         sources = ["".join(cells[i]["source"]) for i in code]
-        folded = tuple(i for i in code if cells[i]["metadata"].get("jupyter", {}).get("source_hidden"))
-        return cls(path, len(cells), code, widgets, any("replsim.lab.postgres" in s for s in sources), folded)
+        hidden = [cells[i]["metadata"].get("jupyter", {}) for i in range(len(cells))]
+        folded = tuple(i for i in code if hidden[i].get("source_hidden"))
+        answers = tuple(i for i in code if hidden[i].get("outputs_hidden"))
+        postgres = any("replsim.lab.postgres" in s for s in sources)
+        return cls(path, len(cells), code, widgets, postgres, folded, answers)
 
     def steps(self) -> list[tuple[int, int, int | None]]:
         """How a learner runs it: (first cell, last cell, widget cell to use after them, or None).
@@ -421,6 +425,18 @@ class LessonPage:
         assert shown == self.lesson.cells, (
             f"the page shows {shown} cells, the notebook has {self.lesson.cells}"
         )
+
+    def assert_answers_folded(self) -> None:
+        """Opened fresh, a cell between a guess and its answer shows no output, only its fold, whose one
+        line (JupyterLab shows the output's first line there) is a heading, never a result."""
+        for i in self.lesson.answers:
+            cell = self.cells.nth(i)
+            shown = [o for o in cell.locator(".jp-OutputArea-output").all() if o.is_visible()]
+            assert not shown, f"cell {i} shows its answer on opening: {shown[0].inner_text()[:80]!r}"
+            fold = cell.locator(".jp-OutputPlaceholder .jp-Placeholder-content").all_inner_texts()
+            line = " ".join(fold).strip()
+            ok = not line or line.endswith((":", "...")) or line.startswith(("Put ", "<Figure "))
+            assert ok, f"cell {i}'s fold shows {line!r}"
 
     def clear_outputs(self) -> int:
         """Edit > Clear Outputs of All Cells: the prompts lose their stored execution counts."""
@@ -682,6 +698,7 @@ def run_lesson(lab: Lab, lesson: Lesson) -> LessonReport:
     lp = LessonPage(lab, lesson)
     try:
         lp.open()
+        lp.assert_answers_folded()
         report.timings["kernel ready"] = time.monotonic() - t0
         report.menu_tries.append(lp.clear_outputs())
         panels = []
