@@ -19,3 +19,33 @@ def require(ok: bool, reason: str) -> None:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"required in CI but missing: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the PostgreSQL labs whose Python process is gone. Lesson 8 leaves its servers running for
+    the learner, and nbval ends the lesson's kernel outright (no clean-up runs in it), so the test
+    run stops them; the next lab start would also do it (``reap_orphans``)."""
+    import tempfile
+    import time
+    from pathlib import Path
+
+    from replsim.errors import ReplsimError
+    from replsim.lab.binaries import runner
+    from replsim.lab.cleanup import OWNER_FILE, PREFIX, alive, reap_orphans
+
+    labs = list(Path(tempfile.gettempdir()).glob(f"{PREFIX}*"))
+    deadline = time.monotonic() + 10  # a kernel just told to stop may take a moment to be gone
+    while labs and time.monotonic() < deadline:
+        owners = []
+        for folder in labs:
+            try:
+                owners.append(int((folder / OWNER_FILE).read_text()))
+            except (OSError, ValueError):
+                continue
+        if not any(pid != os.getpid() and alive(pid) for pid in owners):
+            break
+        time.sleep(0.2)
+    try:
+        reap_orphans(runner())
+    except (ReplsimError, OSError):  # no PostgreSQL here: no lab could have started
+        pass
