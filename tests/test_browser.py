@@ -53,6 +53,9 @@ import pytest
 from conftest import require
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from notebook_form import shows_widget  # noqa: E402  (a stored widget output is its hint)
+
 ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
 LESSONS = sorted(ROOT.glob("notebooks/[0-9][0-9]_*.ipynb"))
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -158,9 +161,7 @@ class Lesson:
     def read(cls, path: Path) -> Lesson:
         cells = json.loads(path.read_text())["cells"]
         code = tuple(i for i, c in enumerate(cells) if c["cell_type"] == "code")
-        widgets = tuple(
-            i for i in code if any(WIDGET_VIEW in o.get("data", {}) for o in cells[i].get("outputs", []))
-        )
+        widgets = tuple(i for i in code if shows_widget(cells[i]))
         sources = ["".join(cells[i]["source"]) for i in code]
         return cls(path, len(cells), code, widgets, any("replsim.lab.postgres" in s for s in sources))
 
@@ -646,7 +647,7 @@ def _error_outputs(page) -> list[str]:
 
 def _postgres_labs(server_pid: int) -> list[Path]:
     """Folders of ``replsim.lab.postgres`` labs started by a kernel of the JupyterLab at ``server_pid``."""
-    from replsim import postgres
+    from replsim.lab import postgres
 
     kernels, found = set(_children(server_pid)), []
     for folder in Path(tempfile.gettempdir()).glob(f"{postgres.PREFIX}*"):
@@ -657,7 +658,7 @@ def _postgres_labs(server_pid: int) -> list[Path]:
 
 
 def _require_postgres() -> None:
-    from replsim import postgres
+    from replsim.lab import postgres
 
     reason = postgres.unavailable_reason()
     require(reason is None, f"the lesson starts PostgreSQL, which cannot run here: {reason}")
