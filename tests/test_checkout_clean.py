@@ -47,9 +47,7 @@ PANEL_NOTEBOOK = {
             "ControlPanel(Cluster(leader='anchor', followers=['channel-a'], seed=1))",
         }
     ],
-    "metadata": {
-        "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    },
+    "metadata": {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}},
     "nbformat": 4,
     "nbformat_minor": 5,
 }
@@ -163,6 +161,9 @@ def test_a_panel_run_saved_and_reopened_shows_the_hint_not_an_error(course) -> N
     cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell").first
     write = page.get_by_role("button", name="Write").first  # the live panel
     for _ in range(3):  # a freshly opened notebook sometimes ignores the first run (kernel starting)
+        select = page.locator(".jp-Dialog").get_by_role("button", name="Select")
+        if select.count():  # JupyterLab sometimes asks which kernel, even with a kernelspec
+            select.first.click()
         cell.locator(".jp-InputArea-prompt").click()
         page.keyboard.press("Control+Enter")
         try:
