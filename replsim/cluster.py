@@ -32,7 +32,7 @@ from .errors import (
 )
 from .history import FAIL, INFO, OK, PENDING, History, Op, State, checks, measures
 from .node import FOLLOWER, LEADER, Node
-from .node.commit import CommitPolicy, unbind
+from .node.commit import CommitPolicy
 from .stores import KVStore, Store
 
 MIN_HEARTBEAT = 0.001
@@ -194,7 +194,7 @@ class Cluster:
         )
         node.read_time = self.read_time
         if self._commit is not None:
-            node.commit = self._commit.bind(node)
+            node.set_commit(self._commit)
         self.nodes[name] = node
         self.network.add(node)
         return node
@@ -509,7 +509,7 @@ class Cluster:
                 raise ConfigError(f"followers must be named once each; repeated: {', '.join(map(repr, dup))}")
         self._epoch = max(self._epoch, *(n.epoch for n in self.nodes.values())) + 1
         for n in others:
-            self.nodes[n].follow(name)
+            self.nodes[n].follow(name, self._epoch)
         node.become_leader(self._epoch, others)
         self._leader = name
         self.history.event(
@@ -534,7 +534,7 @@ class Cluster:
         if name == self._leader:
             raise NodeStateError(f"{name!r} is the current leader; this is for the other nodes")
         lead = self.nodes[self._leader]
-        node.follow(self._leader)
+        node.follow(self._leader, lead.epoch)
         if name not in lead.followers:
             lead.followers.append(name)
         return node, lead
@@ -599,8 +599,7 @@ class Cluster:
         policy.check(self.names)
         self._commit = policy
         for node in self.nodes.values():
-            unbind(node)
-            node.commit = policy.bind(node)
+            node.set_commit(policy)
         self.history.event(self.now, "commit", None, policy.describe())
 
     def set_stages(self, name: str, flush: float = 0.0, apply: float = 0.0) -> None:
@@ -667,6 +666,10 @@ class _NodeHost:
     def node_event(self, node: str, kind: str, detail: str) -> None:
         """Something a node did on its own (a rollback, being fenced...)."""
         self.cluster.history.event(self.sim.now, kind, node, detail)
+
+    def appointed(self, node: str, kind: str, detail: str) -> None:
+        """A node became leader on its own (it won an election): clients now write to it."""
+        self.cluster._appointed(node, kind, detail)
 
     def dead_letter(self, node: str, kind: str, src: str) -> None:
         """A message arrived at a crashed node."""

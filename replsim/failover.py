@@ -102,8 +102,9 @@ class FailoverMonitor:
         self._acted = -1.0  # when it last promoted or repointed: older answers do not show the result
         for node in cluster.nodes.values():
             node.fencing = fencing
-            node.handlers["ping"] = _Responder(node).on_ping
-        cluster.nodes[on].handlers["pong"] = self.on_pong
+        host = cluster.nodes[on]
+        host.monitor = self
+        host._wire()
         self.timer = cluster.sim.timer(self._tick)
         self.timer.set(self.interval)
         cluster.failover = self
@@ -177,21 +178,6 @@ class FailoverMonitor:
                     self._acted = now
                 except ReplsimError:
                     pass
-
-
-class _Responder:
-    """A node's answer to the monitor's ping (installed by the monitor)."""
-
-    def __init__(self, node: Node) -> None:
-        self.node = node
-
-    def on_ping(self, src: str) -> None:
-        node = self.node
-        if not node.up:
-            node.host.dead_letter(node.name, "ping", src)
-            return
-        s = _state(node, 0.0)
-        node.send(src, "pong", (node.name, s.role, s.epoch, s.lsn, s.last_epoch, s.leader), HEADER)
 
 
 def _state(node: Node, now: float) -> Seen:

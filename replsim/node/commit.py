@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..history.checks import has_held
+from .stages import HEADER
 
 if TYPE_CHECKING:
     from .replication import Node
@@ -76,6 +77,9 @@ class CommitPolicy:
     """What a leader waits for before acknowledging a write (a base class: see the module's list)."""
 
     k = 0
+    listens: str | None = None
+    """``"before"`` or ``"after"``: the node calls :meth:`hear` before (after) it handles each
+    acknowledgement or confirmation; None: the policy hears nothing."""
 
     def __init__(self, stage: str = "flushed") -> None:
         if stage not in STAGES:
@@ -96,7 +100,10 @@ class CommitPolicy:
         return mine
 
     def _start(self, node: Node) -> None:
-        """Set up per-node state (timers, message hooks)."""
+        """Set up per-node state (timers)."""
+
+    def hear(self, src: str, epoch: int) -> None:
+        """An acknowledgement or confirmation from ``src`` about ``epoch`` (see ``listens``)."""
 
     # --- what the node asks -------------------------------------------------
     def waits(self, node: Node, lsn: int) -> bool:
@@ -189,6 +196,8 @@ class First(CommitPolicy):
     def check(self, names: Sequence[str]) -> None:
         _known(self.names, names)
 
+    listens = "before"  # a confirmation counts from a standby heard from now
+
     def _start(self, node: Node) -> None:
         self._heard: dict[str, float] = {}
         self._behind: set[str] = set()  # went silent: they count again once caught up
@@ -196,9 +205,31 @@ class First(CommitPolicy):
         self._since = node.sim.now
         self._sim = node.sim
         self._timer = node.sim.timer(self._recheck)
-        _listen(node, self._hear, before=True)
+        # PostgreSQL's walsender sends an idle standby a keepalive after wal_sender_timeout / 2, and
+        # the standby answers: a leader whose own heartbeats are rarer does the same here
+        self._keepalive = node.sim.timer(self._keep_alive)
+        hb = node.heartbeat_interval
+        if hb is None or hb > self.timeout / 2:
+            self._keepalive.set(self.timeout / 2)
 
-    def _hear(self, src: str, epoch: int) -> None:
+    def _keep_alive(self) -> None:
+        node = self.node
+        self._keepalive.set(self.timeout / 2)
+        if node is None or not node.up or node.role != "leader" or node.commit is not self:
+            return
+        self._fresh(node)
+        now = node.sim.now
+        quiet = [
+            n
+            for n in self.names
+            if n in node.followers and now - self._heard.get(n, self._since) >= self.timeout / 2 - _EPS
+        ]
+        if quiet:
+            log = node.log
+            msg = (node.name, node.epoch, log.last_lsn, log.last_epoch, (), node.epoch_history)
+            node.broadcast(quiet, "append", msg, HEADER)
+
+    def hear(self, src: str, epoch: int) -> None:
         if epoch != self._epoch:
             self._fresh(self.node)  # type: ignore[arg-type]
             if epoch != self._epoch:
@@ -245,7 +276,7 @@ class First(CommitPolicy):
 
     def _recheck(self) -> None:
         node = self.node
-        if node is not None and node.pending and node.up:
+        if node is not None and (node.pending or node._retries) and node.up:
             node._commit()
 
     def describe(self) -> str:
@@ -264,12 +295,13 @@ class SemiSync(CommitPolicy):
         if self.k > len(names) - 1:
             raise ConfigError(f"k ({self.k}) is more than the {len(names) - 1} followers a leader can have")
 
+    listens = "after"  # a replica that has just caught up switches waiting back on
+
     def _start(self, node: Node) -> None:
         self.on = True
         self._epoch = node.epoch
         self._target = 0  # while off: the position a replica must reach to switch back on
         self._timer = node.sim.timer(self._tick)
-        _listen(node, self._hear)
 
     def _fresh(self, node: Node) -> None:
         if node.epoch != self._epoch:
@@ -315,7 +347,7 @@ class SemiSync(CommitPolicy):
         )
         node._commit()
 
-    def _hear(self, src: str, epoch: int) -> None:
+    def hear(self, src: str, epoch: int) -> None:
         node = self.node
         if node is None or self.on or epoch != node.epoch:
             return
@@ -346,37 +378,9 @@ def _known(mine: list[str] | None, names: Sequence[str]) -> None:
         raise ConfigError(f"unknown standby {unknown[0]!r} in the commit policy; the nodes are {known}")
 
 
-class _Hook:
-    """A node's handler for acknowledgements or confirmations that also tells a policy who was heard.
-
-    An object rather than a closure, so that a forked cluster (a deep copy) gets its own.
-    """
-
-    __slots__ = ("handle", "hear", "before")
-
-    def __init__(self, handle: Any, hear: Any, before: bool) -> None:
-        self.handle, self.hear, self.before = handle, hear, before
-
-    def __call__(self, src: str, epoch: int, *rest: Any) -> None:
-        if self.before:
-            self.hear(src, epoch)
-        self.handle(src, epoch, *rest)
-        if not self.before:
-            self.hear(src, epoch)
-
-
-def _listen(node: Node, hear: Any, before: bool = False) -> None:
-    """Call ``hear(src, epoch)`` after (``before``: before) each acknowledgement or confirmation
-    ``node`` receives."""
-    node.handlers["ack"] = _Hook(node.on_ack, hear, before)
-    node.handlers["confirm"] = _Hook(node.on_confirm, hear, before)
-
-
 def unbind(node: Node) -> None:
-    """Take ``node``'s commit policy away (and its message hooks): back to ``sync_replicas``."""
-    node.commit = None
-    node.handlers["ack"] = node.on_ack
-    node.handlers["confirm"] = node.on_confirm
+    """Take ``node``'s commit policy away: back to ``sync_replicas``."""
+    node.set_commit(None)
 
 
 class CommitWatch:

@@ -59,13 +59,27 @@ class Host(Protocol):
     def send(self, dst: str, kind: str, msg: tuple, size: int = 0) -> None: ...
     def broadcast(self, dsts: list[str], kind: str, msg: tuple, size: int = 0) -> None: ...
     def node_event(self, node: str, kind: str, detail: str) -> None: ...
+    def appointed(self, node: str, kind: str, detail: str) -> None: ...
     def committed(self, node: str, token: Any) -> None: ...
     def unknown(self, node: str, token: Any, why: str) -> None: ...
     def dead_letter(self, node: str, kind: str, src: str) -> None: ...
 
 
 class Node(Stages):
-    """One database server in the cluster."""
+    """One database server in the cluster.
+
+    Its parts, each optional and asked at defined points (so the order in which they are
+    attached never changes behaviour; :meth:`_wire` routes messages from them alone):
+
+    - ``commit``: a commit policy (``replsim.node.commit``): "which position is committed?",
+      and it hears each acknowledgement or confirmation (``CommitPolicy.listens``);
+    - stages (``set_stages``): "when is this entry applied?";
+    - ``elector``: elections (``replsim.node.election``): it hears appends and acknowledgements,
+      answers vote requests ("may I vote?", :func:`~replsim.node.election.grant_vote`);
+    - ``sender``: a batch sender (``replsim.node.sender``) that ships the log;
+    - ``monitor``: a failover monitor running on this node (``replsim.failover``), which gets the
+      answers to its pings (every node answers pings itself).
+    """
 
     fencing = True
     """A leader steps down when it hears of a newer epoch. False models a system without fencing (a
@@ -105,6 +119,9 @@ class Node(Stages):
         self.needs_rebuild: int | None = None  # the leader's log base, when it no longer has what we need
         self.sync_replicas = sync_replicas
         self.commit: Any = None  # a commit policy (replsim.node.commit); None: wait for sync_replicas
+        self.elector: Any = None  # elections (replsim.node.election), if any
+        self.sender: Any = None  # a batch sender (replsim.node.sender), if any
+        self.monitor: Any = None  # a failover monitor running on this node (replsim.failover), if any
         self.keep_log = keep_log  # a leader keeps at least this many entries for followers (None: all)
         self.slots: dict[str, int] | None = {} if slots else None  # durable follower positions
         self.epoch_history: History = ((1, 1),)  # (epoch, first lsn) of every position, as led
@@ -114,6 +131,7 @@ class Node(Stages):
         self.match: dict[str, int] = {}  # follower -> position it holds, checked in this epoch
         self.progress: dict[str, tuple[int, int]] = {}  # follower -> (received, flushed), from confirms
         self.pending: deque[tuple[int, Any, str | None]] = deque()  # (lsn, token, client) awaiting acks
+        self._retries: list[tuple[int, Any, str]] = []  # (lsn, op, client): retries waiting for a commit
         self._asked: tuple[str, int, float] | None = None  # last resend request: (to whom, from where, when)
         self.retry_interval = 1.0  # seconds before asking the same leader again for the same entries
         self._stream: str | None = None  # the leader whose stream this node has checked in this epoch
@@ -126,15 +144,14 @@ class Node(Stages):
         self._pos_t = self.track.t.append  # the record of positions, appended to on every change
         self._pos_lsn = self.track.lsn.append
         self._appended = self.track.appended
-        self.handlers = {
-            "append": self.on_append,
-            "ack": self.on_ack,
+        self.handlers: dict[str, Any] = {
             "stale": self.on_stale,
             "snapshot": self.on_snapshot,
             "nolog": self.on_nolog,
             "request": self.on_request,
-            "confirm": self.on_confirm,
+            "ping": self.on_ping,
         }
+        self._wire()
         if role == LEADER and heartbeat:
             self.heartbeat_timer.set(heartbeat)
 
@@ -153,6 +170,80 @@ class Node(Stages):
     def __repr__(self) -> str:
         state = "up" if self.up else "down"
         return f"Node({self.name!r}, {self.role}, epoch={self.epoch}, lsn={self.log.last_lsn}, {state})"
+
+    # --- the one dispatch -------------------------------------------------
+    def _wire(self) -> None:
+        """Route each kind of message to its handler, from this node's parts alone (see the class).
+
+        Called whenever a part changes. A message kind with nothing to add goes straight to the
+        node's own handler (the fast path); otherwise to one that asks the parts, always in the
+        same order: the elector, the commit policy before, the node, the commit policy after.
+        """
+        h = self.handlers
+        el, policy = self.elector, self.commit
+        listens = policy is not None and policy.listens is not None
+        h["append"] = self.on_append if el is None and not self._staged else self._append_with_parts
+        h["ack"] = self.on_ack if el is None and not listens else self._ack_with_parts
+        h["confirm"] = self.on_confirm if not listens else self._confirm_with_parts
+        for kind in ("vote", "voted", "pong"):
+            h.pop(kind, None)
+        if el is not None:
+            h["vote"], h["voted"] = el.on_vote, el.on_voted
+        if self.monitor is not None:
+            h["pong"] = self.monitor.on_pong
+        self.broadcast = self.host.broadcast if self.sender is None else self.sender.broadcast
+
+    def set_commit(self, policy: Any) -> None:
+        """Wait for what commit ``policy`` asks (this node gets its own copy); None: ``sync_replicas``."""
+        self.commit = None if policy is None else policy.bind(self)
+        self._wire()
+
+    def step(self, msg: tuple, kind: str) -> None:
+        """Take one message of ``kind`` (its first field the sender's name), as the network delivers it."""
+        try:
+            handler = self.handlers[kind]
+        except KeyError:
+            raise ReplsimError(
+                f"{self.name!r} takes no {kind!r} messages; it takes {', '.join(sorted(self.handlers))}"
+            ) from None
+        handler(*msg)
+
+    def _append_with_parts(
+        self, src: str, epoch: int, prev_lsn: int, prev_epoch: int, entries: tuple, history: History
+    ) -> None:
+        if self.elector is not None:
+            self.elector.heard_append(src, epoch)
+        if self._staged:
+            self._receive(src, epoch, prev_lsn, prev_epoch, entries, history)
+        else:
+            self.on_append(src, epoch, prev_lsn, prev_epoch, entries, history)
+
+    def _ack_with_parts(self, src: str, epoch: int, lsn: int, ok: bool) -> None:
+        if self.elector is not None:
+            self.elector.heard_ack(src, epoch)
+        policy = self.commit
+        if policy is not None and policy.listens == "before":
+            policy.hear(src, epoch)
+        self.on_ack(src, epoch, lsn, ok)
+        if policy is not None and policy.listens == "after":
+            policy.hear(src, epoch)
+
+    def _confirm_with_parts(self, src: str, epoch: int, lsn: int, flushed: bool) -> None:
+        policy = self.commit
+        if policy.listens == "before":
+            policy.hear(src, epoch)
+        self.on_confirm(src, epoch, lsn, flushed)
+        if policy.listens == "after":
+            policy.hear(src, epoch)
+
+    def on_ping(self, src: str) -> None:
+        """A failover monitor asks how this node is: answer with its role, epoch, position and leader."""
+        if not self.up:
+            self.host.dead_letter(self.name, "ping", src)
+            return
+        log = self.log
+        answer = (self.name, self.role, self.epoch, log.last_lsn, log.last_epoch, self.leader)
+        self.send(src, "pong", answer, HEADER)
 
     @property
     def lsn(self) -> int:
@@ -246,10 +337,9 @@ class Node(Stages):
             if rid is not None:
                 self.check_writable((key, value))  # only a leader answers, even for a write it holds
                 done = self._find_request(rid)
-                if done is not None:
-                    if not any(p[0] == done.lsn for p in self.pending):  # else no answer: asked again later
-                        answer = (self.name, op, "ok", done.change[1], done.lsn, done.epoch, None)
-                        self.send(src, "reply", answer, HEADER)
+                if done is not None:  # answered once committed by the policy in force, maybe now
+                    self._retries.append((done.lsn, op, src))
+                    self._answer_retries(self._committed())
                     return
             entry = self.client_write((key, value) if rid is None else (key, value, rid), op, src)
             if self.pending and self.pending[-1][0] == entry.lsn:
@@ -298,6 +388,18 @@ class Node(Stages):
             for _, src, op, key in ready:
                 self._serve_read(src, op, key)
 
+    def _answer_retries(self, committed: int) -> None:
+        """Tell each client whose retry found its write in the log, once that entry is committed."""
+        waiting = []
+        log = self.log
+        for lsn, op, src in self._retries:
+            if lsn > committed:
+                waiting.append((lsn, op, src))
+                continue
+            e = log[lsn]
+            self.send(src, "reply", (self.name, op, "ok", e.change[1], lsn, e.epoch, None), HEADER)
+        self._retries = waiting
+
     def _settle(self, token: Any, client: str | None, lsn: int) -> None:
         if client is None:
             self.host.committed(self.name, token)
@@ -307,6 +409,7 @@ class Node(Stages):
     def _abort_pending(self, why: str) -> None:
         """Writes still waiting for acknowledgements: their outcome becomes unknown."""
         pending, self.pending = self.pending, deque()
+        self._retries = []  # their clients learn nothing either: they time out
         for _, token, client in pending:
             if client is None:
                 self.host.unknown(self.name, token, why)
@@ -330,7 +433,7 @@ class Node(Stages):
         """Leader: a follower reports the position it holds, or asks for what follows a position."""
         if ok and epoch == self.epoch and self.role is LEADER and self.up:  # the common case
             self.match[src] = lsn
-            if self.pending:
+            if self.pending or self._retries:
                 self._commit()
             return
         if not self.up:
@@ -357,7 +460,7 @@ class Node(Stages):
             return  # about another epoch's stream: says nothing about ours
         received, done = self.progress.get(src, (0, 0))
         self.progress[src] = (max(received, lsn), max(done, lsn) if flushed else done)
-        if self.pending:
+        if self.pending or self._retries:
             self._commit()
 
     def _resend(self, dst: str, lsn: int) -> None:
@@ -372,19 +475,36 @@ class Node(Stages):
             dst, "append", (self.name, self.epoch, prev, log.term(prev), batch, self.epoch_history), size
         )
 
-    def _commit(self) -> None:
+    def _committed(self) -> int:
+        """The newest position committed under the commit rule in force (leader only).
+
+        With elections (Raft), an entry of an earlier term counts as committed only once an
+        entry of this term at or after it is (Ongaro and Ousterhout, section 5.4.2).
+        """
         if self.commit is not None:
             committed = self.commit.position(self)
         else:
             k = self.sync_replicas
-            match = self.match
-            if len(match) < k:
-                return
-            committed = sorted(match.values(), reverse=True)[k - 1]
+            if not k:
+                committed = self.log.last_lsn
+            else:
+                match = self.match
+                if len(match) < k:
+                    return 0
+                committed = sorted(match.values(), reverse=True)[k - 1]
+        if self.elector is not None and committed and self.log.term(committed) != self.epoch:
+            return 0
+        return committed
+
+    def _commit(self) -> None:
+        """Acknowledge the waiting writes (and retries) that are now committed."""
+        committed = self._committed()
         pending = self.pending
         while pending and pending[0][0] <= committed:
             lsn, token, client = pending.popleft()
             self._settle(token, client, lsn)
+        if self._retries:
+            self._answer_retries(committed)
 
     def send_snapshot(self, dst: str) -> None:
         """Leader: send ``dst`` a copy of the whole store and the position it is at (``pg_basebackup``)."""
@@ -441,14 +561,20 @@ class Node(Stages):
         self._asked = None
         self.heartbeat_timer.cancel()
 
-    def follow(self, leader: str | None) -> None:
-        """Become a follower of ``leader`` (an operator's repointing; None: of nobody yet)."""
+    def follow(self, leader: str | None, epoch: int | None = None) -> None:
+        """Become a follower of ``leader`` (an operator's repointing; None: of nobody yet).
+
+        ``epoch``: the leader's epoch, which the node takes on (a standby told the new timeline),
+        so that a message still on its way from a leader deposed before cannot take it back.
+        """
         if self._inbox:
             self._drain()
         self._abort_pending(
             f"{self.name!r} stopped leading before enough replicas confirmed: outcome unknown"
         )
         self._become_follower(leader)
+        if epoch is not None and epoch > self.epoch:
+            self.epoch = epoch
         self.needs_rebuild = None
         self._changed()
 
@@ -464,6 +590,7 @@ class Node(Stages):
         self.match.clear()
         self.progress.clear()
         self.pending.clear()
+        self._retries = []
         self._asked = None
         self._stream = None
         self.needs_rebuild = None
