@@ -27,6 +27,7 @@ from .errors import (
     NodeDownError,
     NodeStateError,
     ReplsimError,
+    StoreError,
     UnknownKeyError,
     UnknownNodeError,
 )
@@ -160,6 +161,7 @@ class Cluster:
         self.heartbeat_interval = heartbeat
         self.sync_replicas = sync_replicas
         self._store = store
+        self._sql = False  # the nodes hold SQL databases (a store that executes SQL)
         self._keep_log = keep_log
         self._slots = slots
         self._leader = leader
@@ -176,6 +178,7 @@ class Cluster:
 
     def _add_node(self, name: str, role: str, followers: list[str] | None = None) -> Node:
         store = self._store()
+        self._sql = getattr(store, "execute", None) is not None
         bind = getattr(store, "bind", None)
         if bind is not None:  # a store that needs its node's name, clock and random stream (SQLite)
             bind(name, self.sim)
@@ -355,6 +358,12 @@ class Cluster:
         """
         if not isinstance(sql, str) or not sql.strip():
             raise ConfigError(f"execute() takes SQL text, got {sql!r}")
+        if not self._sql:
+            raise ConfigError(
+                "execute() runs SQL on nodes that hold SQL databases (Cluster(store=...) with "
+                "replsim.methods.sql_store); this cluster's nodes hold key-value tables: "
+                "use write(key, value)"
+            )
         return self.write("sql", sql, node)
 
     def read(self, key: Any, node: str | None = None) -> Any:
@@ -369,6 +378,21 @@ class Cluster:
             op = self.history.op("read", name, key, None, self.now)
             self.history.settle(op, self.now, FAIL, f"{name!r} is down (crashed); it cannot answer reads")
             raise NodeDownError(op.error + self._down_hint(name))
+        if self._sql:
+            if not isinstance(key, str) or not key.strip():
+                raise ConfigError(
+                    f"read() on nodes that hold SQL databases takes a SELECT query, got {key!r}"
+                )
+            try:
+                value = target.read(key)
+            except ReplsimError:
+                raise
+            except Exception as exc:  # the database refused the query
+                raise StoreError(f"{name!r} refused the query: {type(exc).__name__}: {exc}") from None
+            op = self.history.op("read", name, key, value, self.now)
+            op.lsn, op.epoch = target.lsn, target.epoch
+            self.history.settle(op, self.now, OK)
+            return value
         if key not in self._written:  # every key in any store came through a client's write
             written = sorted(repr(k) for k in self._written)
             raise UnknownKeyError(
@@ -625,8 +649,11 @@ class Cluster:
     # --- checks ---------------------------------------------------------
     def lost_writes(self, at: float | None = None) -> list[Op]:
         """Writes acknowledged by time ``at`` (default: now) that the leader of that moment did not hold."""
-        at = self.now if at is None else min(check_time("at", at), self.now)
-        return measures.lost_writes(self.history, at)
+        if at is not None:
+            at = check_time("at", at)
+            if at > self.now:
+                raise ConfigError(f"at must not be in the future (now is {self.now:g} s), got {at!r}")
+        return measures.lost_writes(self.history, self.now if at is None else at)
 
     def divergence(
         self, names: list[str] | None = None, at: float | None = None

@@ -102,9 +102,13 @@ class Client:
                     old = net.link(near, other)
                     links[other] = Link(old.delay, old.jitter, old.loss)
             links[near] = Link(LOCAL_DELAY)
+        if delays is not None and not isinstance(delays, dict):
+            raise ConfigError(
+                f"delays must be a dict of node name -> one-way delay in seconds, got {delays!r}"
+            )
         for other, delay in (delays or {}).items():
             cluster.node(other)
-            links[other] = Link(delay)
+            links[other] = Link(check_time(f"the delay to {other!r}", delay))
         net.add(self, node=False, links=links)
 
     def __repr__(self) -> str:

@@ -42,7 +42,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ReplsimError
+from ..errors import ConfigError, ReplsimError
+from ..validate import whole
+from .record import Op
 
 FUNCTIONS = ("read", "write", "cas")
 OUTCOMES = ("ok", "fail", "info")
@@ -154,9 +156,25 @@ def parse_jsonl(text: str | Iterable[str]) -> list[Operation]:
 
 
 def read_jsonl(path: str | os.PathLike) -> list[Operation]:
-    """The operations in a JSON lines file."""
-    with open(path, encoding="utf-8") as fh:
-        return parse_jsonl(fh.read())
+    """The operations in a JSON lines file (HistoryFormatError if it cannot be read as one)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        raise HistoryFormatError(
+            f"no such file: {str(path)!r}; give the path of a JSON lines history"
+        ) from None
+    except IsADirectoryError:
+        raise HistoryFormatError(
+            f"{str(path)!r} is a folder; give the path of a JSON lines history"
+        ) from None
+    except UnicodeDecodeError:
+        raise HistoryFormatError(
+            f"{str(path)!r} is not text (UTF-8); a history is JSON lines, one operation per line"
+        ) from None
+    except OSError as exc:
+        raise HistoryFormatError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+    return parse_jsonl(text)
 
 
 def to_jsonl(ops: Iterable[Operation]) -> str:
@@ -445,9 +463,26 @@ def check(ops: Iterable[Any], init: Any = None, max_steps: int = MAX_STEPS) -> R
     """Check a history: :class:`Operation`s, replsim ``Op``s (``History.ops``), or a JSON lines file path."""
     if isinstance(ops, (str, os.PathLike)):
         ops = read_jsonl(ops)
+    elif isinstance(ops, (bytes, dict)) or not isinstance(ops, Iterable):
+        raise ConfigError(f"check() takes operations or the path of a JSON lines file, got {ops!r}")
     ops = list(ops)
-    if ops and not isinstance(ops[0], Operation):
+    if all(isinstance(o, Operation) for o in ops):
+        pass
+    elif all(isinstance(o, Op) for o in ops):
         ops = from_history(ops)
+    else:
+        bad = next(o for o in ops if not isinstance(o, (Operation, Op)))
+        raise ConfigError(
+            "check() takes Operations (replsim.history.linearizability), replsim operations "
+            f"(cluster.history.ops) or the path of a JSON lines file; got {bad!r} among them"
+        )
+    try:
+        hash(init)
+    except TypeError:
+        raise ConfigError(
+            f"init is the register's first value: a string, a number or None, got {init!r}"
+        ) from None
+    whole("max_steps", max_steps, 1)
     by_key: dict[Any, list[Operation]] = {}
     for o in ops:
         by_key.setdefault(o.key, []).append(o)
