@@ -345,6 +345,8 @@ class Cluster:
         op.lsn, op.epoch = entry.lsn, entry.epoch
         pending = target.pending
         if not (pending and pending[-1][0] == entry.lsn):  # else acknowledged once followers confirm
+            if history.ack_watchers:
+                history.acknowledged(op, entry.lsn, entry.epoch)
             if history.watchers:
                 history.settle(op, now, OK)
             else:
@@ -682,7 +684,16 @@ class _NodeHost:
     def committed(self, node: str, token: int) -> None:
         """A synchronous write is held by enough followers: its client is told it succeeded."""
         h = self.cluster.history
-        h.settle(h.ops[token], self.sim.now, OK)
+        op = h.ops[token]
+        if h.ack_watchers:
+            h.acknowledged(op, op.lsn, op.epoch)
+        h.settle(op, self.sim.now, OK)
+
+    def acknowledged(self, node: str, token: int, lsn: int, epoch: int) -> None:
+        """A node replies "ok" to a client's write on the network (the reply is on its way)."""
+        h = self.cluster.history
+        if h.ack_watchers:
+            h.acknowledged(h.ops[token], lsn, epoch)
 
     def unknown(self, node: str, token: int, why: str) -> None:
         """A write was waiting when its leader crashed or stepped down: its outcome is unknown."""

@@ -30,6 +30,9 @@ class Host:
     def committed(self, node, token):
         self.committed_tokens.append(token)
 
+    def acknowledged(self, node, token, lsn, epoch):
+        self.committed_tokens.append(token)
+
     def unknown(self, node, token, why):
         self.unknown_tokens.append(token)
 

@@ -160,28 +160,36 @@ class AckWatch:
         self.violations: list[str] = []
         self.settled: dict[int, str] = {}
         cluster.history.watchers.append(self)
+        cluster.history.ack_watchers.append(self.acknowledged)
 
     def __call__(self, op: Op) -> None:
         if op.id in self.settled:
             self.violations.append(f"{op!r} settled twice (first as {self.settled[op.id]})")
         self.settled[op.id] = op.outcome
-        if op.kind != "write" or op.outcome != OK or op.lsn is None:
-            return
+
+    def acknowledged(self, op: Op, lsn: int, epoch: int) -> None:
+        """The moment ``op``'s node acknowledges it (at ``lsn`` of ``epoch``): check who holds it."""
         nodes = self.cluster.nodes
         leader = nodes[op.node]
         k = leader.sync_replicas
-        if not leader.log.holds(op.lsn, op.epoch):
-            self.violations.append(f"{op!r} acknowledged while its leader {op.node} does not hold it")
+        if not leader.log.holds(lsn, epoch):
+            self.violations.append(
+                f"{op!r} acknowledged at lsn {lsn} while its leader {op.node} does not hold it"
+            )
             return
         if not k:
             return
-        entry = leader.log[op.lsn]
         strict = self.strict if self.strict is not None else k >= len(nodes) - 1
-        if strict:
-            holders = [n for n, node in nodes.items() if n != op.node and node.log.holds(op.lsn, op.epoch)]
+        if strict or lsn <= leader.log.base:
+            holders = [n for n, node in nodes.items() if n != op.node and node.log.holds(lsn, epoch)]
         else:
+            entry = leader.log[lsn]
             tracks = self.cluster.history.tracks
-            holders = [n for n in nodes if n != op.node and has_held(tracks[n], entry)]
+            holders = [
+                n
+                for n in nodes
+                if n != op.node and (has_held(tracks[n], entry) or nodes[n].log.holds(lsn, epoch))
+            ]
         if len(holders) < k:
             self.violations.append(
                 f"{op!r} acknowledged with sync_replicas={k} while only {holders or 'no follower'} "
@@ -257,6 +265,8 @@ def lost_by_clients(cluster: Any) -> list[Op]:
         if op.kind != "write" or op.outcome != OK:
             continue
         held = op.lsn is not None and log.holds(op.lsn, op.epoch)
+        if held and op.lsn <= log.base:  # in the snapshot the log starts from: held as (lsn, epoch) say
+            continue
         if not held or log[op.lsn].change[:2] != (op.key, op.value):
             lost.append(op)
     return lost

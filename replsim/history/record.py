@@ -225,6 +225,9 @@ class History:
         self.leaders: list[tuple[float, str]] = []  # (time, name) each time a leader is appointed
         self.tracks: dict[str, NodeTrack] = {}
         self.watchers: list[Callable[[Op], None]] = []  # called with each op as it settles
+        # called with (op, lsn, epoch) the moment a node acknowledges a write (for a client on the
+        # network: when its node sends the reply, not when the reply arrives)
+        self.ack_watchers: list[Callable[[Op, int, int], None]] = []
         # (time, partition groups, one-way cuts) each time the network's faults change
         self.networks: list[tuple[float, list[list[str]], list[tuple[str, str]]]] = []
 
@@ -251,6 +254,11 @@ class History:
             op.error = error
         for w in self.watchers:
             w(op)
+
+    def acknowledged(self, op: Op, lsn: int, epoch: int) -> None:
+        """A node acknowledges write ``op`` at position ``lsn`` of ``epoch``, now: tell the ack watchers."""
+        for w in self.ack_watchers:
+            w(op, lsn, epoch)
 
     def network(self, now: float, groups: list[list[str]], cuts: list[tuple[str, str]]) -> None:
         """The network's partition groups and cuts from ``now`` on."""

@@ -398,28 +398,27 @@ class CommitWatch:
         self.cluster = cluster
         self.confirmers: dict[int, list[str]] = {}  # op id -> standbys that had confirmed it
         self.violations: list[str] = []
-        cluster.history.watchers.append(self)
+        cluster.history.ack_watchers.append(self)
 
-    def __call__(self, op: Any) -> None:
-        if op.kind != "write" or op.outcome != "ok" or op.lsn is None:
-            return
+    def __call__(self, op: Any, lsn: int, epoch: int) -> None:
+        """The moment ``op``'s node acknowledges it (at ``lsn`` of ``epoch``): check the confirmations."""
         nodes = self.cluster.nodes
         leader = nodes[op.node]
         policy = leader.commit
         if policy is None:
             return
-        who = policy.confirmed_by(leader, op.lsn)
+        who = policy.confirmed_by(leader, lsn)
         self.confirmers[op.id] = who
         if len(who) < policy.required(leader):
             self.violations.append(
                 f"{op!r} acknowledged under {policy.describe()} with only {who} confirming"
             )
-        entry = leader.log[op.lsn]
+        entry = leader.log[lsn] if lsn > leader.log.base else None
         tracks = self.cluster.history.tracks
         for f in who:
             # it holds it now, or held it and lost it since to a promotion of a node that lacked it
             # (its confirmation was true when sent: a leader cannot know what happened after)
-            if not holds_received(nodes[f], op.lsn, op.epoch) and not has_held(tracks[f], entry):
+            if not holds_received(nodes[f], lsn, epoch) and not (entry and has_held(tracks[f], entry)):
                 self.violations.append(f"{op!r}: {f} counted as confirming it, but never had it")
 
     def first_loss(self, op: Any) -> tuple[float, str] | None:

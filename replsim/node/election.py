@@ -207,7 +207,8 @@ class Elector:
                 node._changed()
 
     def heard_ack(self, src: str, epoch: int) -> None:
-        """A follower answered: note it (for check-quorum), before the node counts it."""
+        """A follower answered (an acknowledgement, or a confirmation of what it received): note it
+        (for check-quorum), before the node counts it."""
         if epoch == self.node.epoch:
             self.acked[src] = self.sim.now
 

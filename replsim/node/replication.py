@@ -61,6 +61,7 @@ class Host(Protocol):
     def node_event(self, node: str, kind: str, detail: str) -> None: ...
     def appointed(self, node: str, kind: str, detail: str) -> None: ...
     def committed(self, node: str, token: Any) -> None: ...
+    def acknowledged(self, node: str, token: Any, lsn: int, epoch: int) -> None: ...
     def unknown(self, node: str, token: Any, why: str) -> None: ...
     def dead_letter(self, node: str, kind: str, src: str) -> None: ...
 
@@ -131,7 +132,9 @@ class Node(Stages):
         self.match: dict[str, int] = {}  # follower -> position it holds, checked in this epoch
         self.progress: dict[str, tuple[int, int]] = {}  # follower -> (received, flushed), from confirms
         self.pending: deque[tuple[int, Any, str | None]] = deque()  # (lsn, token, client) awaiting acks
-        self._retries: list[tuple[int, Any, str]] = []  # (lsn, op, client): retries waiting for a commit
+        self._rids: dict[Any, Entry] = {}  # idempotency key -> its entry, for the log up to _rids_upto
+        self._rids_upto = 0
+        self._retries: list[tuple[Entry, Any, str]] = []  # (entry, op, client): retries waiting for a commit
         self._asked: tuple[str, int, float] | None = None  # last resend request: (to whom, from where, when)
         self.retry_interval = 1.0  # seconds before asking the same leader again for the same entries
         self._stream: str | None = None  # the leader whose stream this node has checked in this epoch
@@ -184,7 +187,7 @@ class Node(Stages):
         listens = policy is not None and policy.listens is not None
         h["append"] = self.on_append if el is None and not self._staged else self._append_with_parts
         h["ack"] = self.on_ack if el is None and not listens else self._ack_with_parts
-        h["confirm"] = self.on_confirm if not listens else self._confirm_with_parts
+        h["confirm"] = self.on_confirm if el is None and not listens else self._confirm_with_parts
         for kind in ("vote", "voted", "pong"):
             h.pop(kind, None)
         if el is not None:
@@ -229,11 +232,13 @@ class Node(Stages):
             policy.hear(src, epoch)
 
     def _confirm_with_parts(self, src: str, epoch: int, lsn: int, flushed: bool) -> None:
+        if self.elector is not None:
+            self.elector.heard_ack(src, epoch)
         policy = self.commit
-        if policy.listens == "before":
+        if policy is not None and policy.listens == "before":
             policy.hear(src, epoch)
         self.on_confirm(src, epoch, lsn, flushed)
-        if policy.listens == "after":
+        if policy is not None and policy.listens == "after":
             policy.hear(src, epoch)
 
     def on_ping(self, src: str) -> None:
@@ -338,12 +343,13 @@ class Node(Stages):
                 self.check_writable((key, value))  # only a leader answers, even for a write it holds
                 done = self._find_request(rid)
                 if done is not None:  # answered once committed by the policy in force, maybe now
-                    self._retries.append((done.lsn, op, src))
+                    self._retries.append((done, op, src))
                     self._answer_retries(self._committed())
                     return
             entry = self.client_write((key, value) if rid is None else (key, value, rid), op, src)
             if self.pending and self.pending[-1][0] == entry.lsn:
                 return  # replied when enough followers hold it
+            self.host.acknowledged(self.name, op, entry.lsn, entry.epoch)
             answer = (self.name, op, "ok", value, entry.lsn, entry.epoch, None)
         except ReplsimError as exc:
             answer = (self.name, op, "fail", None, None, None, str(exc))
@@ -351,10 +357,17 @@ class Node(Stages):
 
     def _find_request(self, rid: Any) -> Entry | None:
         """The entry of the write with idempotency key ``rid``, if this node's log holds it."""
-        for e in reversed(self.log.entries):
+        log = self.log
+        rids = self._rids
+        upto = max(self._rids_upto, log.base)
+        for e in log.entries[upto - log.base :]:  # index what was logged since the last look
             c = e.change
-            if type(c) is tuple and len(c) > 2 and c[2] == rid:
-                return e
+            if type(c) is tuple and len(c) > 2:
+                rids[c[2]] = e
+        self._rids_upto = log.last_lsn
+        e = rids.get(rid)
+        if e is not None and log.base < e.lsn <= log.last_lsn and log[e.lsn] is e:
+            return e
         return None
 
     def _serve_read(self, src: str, op: int, key: Any) -> None:
@@ -391,19 +404,19 @@ class Node(Stages):
     def _answer_retries(self, committed: int) -> None:
         """Tell each client whose retry found its write in the log, once that entry is committed."""
         waiting = []
-        log = self.log
-        for lsn, op, src in self._retries:
-            if lsn > committed:
-                waiting.append((lsn, op, src))
+        for e, op, src in self._retries:
+            if e.lsn > committed:
+                waiting.append((e, op, src))
                 continue
-            e = log[lsn]
-            self.send(src, "reply", (self.name, op, "ok", e.change[1], lsn, e.epoch, None), HEADER)
+            self.host.acknowledged(self.name, op, e.lsn, e.epoch)
+            self.send(src, "reply", (self.name, op, "ok", e.change[1], e.lsn, e.epoch, None), HEADER)
         self._retries = waiting
 
     def _settle(self, token: Any, client: str | None, lsn: int) -> None:
         if client is None:
             self.host.committed(self.name, token)
         else:
+            self.host.acknowledged(self.name, token, lsn, self.epoch)
             self.send(client, "reply", (self.name, token, "ok", None, lsn, self.epoch, None), HEADER)
 
     def _abort_pending(self, why: str) -> None:
@@ -731,6 +744,7 @@ class Node(Stages):
 
     def _rollback(self, lsn: int) -> None:
         log = self.log
+        self._rids_upto = min(self._rids_upto, lsn)  # what comes after is logged anew
         dropped = log.truncate(lsn)
         store = self.store
         store.restore(self.base_snapshot)
@@ -788,6 +802,7 @@ class Node(Stages):
         self.needs_rebuild = None
         self.base_snapshot = self.store.snapshot()
         self.log.reset(lsn, base_epoch, history)
+        self._rids, self._rids_upto = {}, lsn
         self.track.jumped(self.sim.now, lsn, lsn, self.log.history, data)
         self._stream = src
         self._changed()
