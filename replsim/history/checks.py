@@ -188,7 +188,7 @@ class AckWatch:
             holders = [
                 n
                 for n in nodes
-                if n != op.node and (has_held(tracks[n], entry) or nodes[n].log.holds(lsn, epoch))
+                if n != op.node and (nodes[n].log.holds(lsn, epoch) or has_held(tracks[n], entry))
             ]
         if len(holders) < k:
             self.violations.append(
