@@ -92,7 +92,7 @@ def settle_and_check(
     stuck = {n for n in names if c.node(n).needs_rebuild is not None or c.node(n).broken}
     bad = [f"without rejoin: {v}" for v in bad if v.split()[0] not in stuck]  # they show their trouble
     if c.heartbeat_interval is None:  # nothing tells a follower it lacks the end of the log: no promise
-        bad = []
+        bad = [v for v in bad if " holds lsn " not in v]  # but it follows the leader it was given
     diverged = check_converged(c, every_node=True)  # before any operator steps in
     if design == "quorum" and diverged:  # slow followers may hold elections up: give them their time
         diverged = _settle(c, 0.0, every_node=True)
@@ -164,8 +164,9 @@ def _settle(c: Cluster, settle: float, every_node: bool) -> list[str]:
     backlog = max(n._apply_due for n in nodes) - c.now
     extra = max(backlog, 0.0) + max(n.apply_time for n in nodes) * c.node(c.leader).lsn
     extra += 2 * max(n.retry_interval for n in nodes)
-    while bad and extra > 0:
-        step = min(extra, 0.5)
+    cap = c.now + extra + 60.0  # a follower still working off its backlog is given more, up to this
+    while bad and (extra > 0 or any(n._inbox and n._apply_due > c.now for n in nodes)) and c.now < cap:
+        step = min(extra, 0.5) if extra > 0 else 0.5
         c.advance(step)
         extra -= step
         bad = check_converged(c, every_node=every_node)

@@ -298,7 +298,15 @@ def _extras(
         for _ in range(rng.randint(0, 2)):  # a repointing from a fresh copy, with messages in flight
             t = round(rng.uniform(0.05, config.duration), 3)
             actions.append(Action(t, "rebuild", (rng.choice(names),)))
-        actions.sort(key=lambda a: a.time)  # stable: the actions drawn before keep their order
+        if rng.random() < 0.5:  # an operator promotes one node, then at once another: announcements in flight
+            t = round(rng.uniform(0.05, config.duration), 3)
+            first, second = rng.sample(names, 2)
+            actions += [Action(t, "promote", (first,)), Action(round(t + 0.0005, 4), "promote", (second,))]
+        if rng.random() < 0.5:  # a node restarts, and at once the operator repoints every other one
+            t = round(rng.uniform(0.05, config.duration), 3)
+            back = rng.choice(names)
+            actions.append(Action(t, "recover", (back,)))
+            actions += [Action(round(t + 0.0005, 4), "rejoin", (n,)) for n in names if n != back]
     if config.stages:
         mine = dict((n, (f, a)) for n, f, a in stages)
         if config.mode not in POLICY_MODES:
@@ -307,10 +315,15 @@ def _extras(
                     mine[n] = (rng.choice([0.0, 0.002, 0.01]), rng.choice([0.0, 0.001, 0.005]))
         if rng.random() < 0.3:  # one follower so slow to apply that a backlog builds up
             slow = rng.choice(names)
-            mine[slow] = (mine.get(slow, (0.0, 0.0))[0], rng.choice([0.02, 0.05]))
+            mine[slow] = (max(mine.get(slow, (0.0, 0.0))[0], 0.001), rng.choice([0.02, 0.05]))
         stages = tuple((n, *mine[n]) for n in names if n in mine and any(mine[n]))
         extra["order"] = tuple(rng.sample(["stages", "commit", "design"], 3))
-    if config.idle and config.design != "quorum" and rng.random() < 0.3:
+        if rng.random() < 0.3:  # a burst of writes early on: a slow follower's backlog outgrows the time
+            t = round(rng.uniform(0.05, 1.0), 3)
+            burst = (("rate", 200.0), ("count", rng.randint(100, 300)), ("keys", ["f"]))
+            actions.append(Action(t, "start_writes", (), burst))
+    actions.sort(key=lambda a: a.time)  # stable: the actions drawn before keep their order
+    if config.idle and config.design != "quorum" and rng.random() < 0.4:
         extra["heartbeat"] = None
     return actions, stages, extra
 
