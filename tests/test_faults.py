@@ -50,7 +50,8 @@ def _explore(config):
         results = list(pool.map(_explore_chunk, chunks))
     took = time.perf_counter() - start
     print(
-        f"{config.design}, {config.mode}, loss {config.loss}: {SCHEDULES / took:.0f} schedules/s on {workers} workers"
+        f"{config.design}, {config.mode}, loss {config.loss}: "
+        f"{SCHEDULES / took:.0f} schedules/s on {workers} workers"
     )
     return results
 
