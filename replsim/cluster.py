@@ -363,7 +363,7 @@ class Cluster:
         if not self._sql:
             raise ConfigError(
                 "execute() runs SQL on nodes that hold SQL databases (Cluster(store=...) with "
-                "replsim.methods.sql_store); this cluster's nodes hold key-value tables: "
+                "replsim.stores.sqlite.sql_store); this cluster's nodes hold key-value tables: "
                 "use write(key, value)"
             )
         return self.write("sql", sql, node)

@@ -18,21 +18,20 @@ Four designs (``DESIGNS``), from none to Raft:
   write is acknowledged once a majority holds it (``replsim.node.election``).
 
 ``attach(cluster, design)`` sets a design up on a cluster; ``build`` makes a
-cluster and attaches one; ``split_brain`` is lesson 6's scenario.
+cluster and attaches one. Lesson 6's scenario is ``replsim.course.split_brain``.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from .cluster import Cluster
-from .engine.journal import describe
 from .engine.sim import check_time
 from .errors import ConfigError, ReplsimError
-from .node import HEADER, LEADER, Node
+from .node import LEADER, Node
 from .node.election import COMMITS, Elections
+from .node.messages import HEADER, Ping
 
 DESIGNS = ("operator", "naive", "fencing", "quorum")
 """Failover designs, from none (an operator) to majority elections (see the module's docstring)."""
@@ -137,7 +136,7 @@ class FailoverMonitor:
             return
         self.seen[self.on] = _state(host, now)
         others = [n for n in c.names if n != self.on]
-        c.network.broadcast(others, "ping", (self.on,), HEADER)
+        c.network.broadcast(others, "ping", Ping(self.on), HEADER)
         if now - self.since >= self.timeout:
             self._decide(now)
 
@@ -249,43 +248,6 @@ def design_of(cluster: Cluster) -> str:
     return "operator" if cluster.failover is None else cluster.failover.design
 
 
-# --- lesson 6's scenario -------------------------------------------------------------------
-EAST, WEST = ["east", "app-east"], ["west-1", "west-2", "app-west"]
-"""The two sides of lesson 6's partition: nodes and the clients next to them."""
-
-
-def split_brain(
-    design: str = "naive", *, seed: int = 8, rate: float = 5.0, commit: str | None = None
-) -> Cluster:
-    """Lesson 6's cluster: ``east`` leads ``west-1`` and ``west-2`` (10 ms apart, 0.5 ms jitter).
-
-    Two clients on the network write ``rate`` times a second (0.5 s timeout):
-    ``app-east``, next to ``east``, always to ``east`` (its connections stay
-    there); ``app-west``, next to ``west-2``, to the leader of the moment. The
-    monitor (naive and fencing designs) runs on ``west-2``. ``EAST`` and ``WEST``
-    name the two sides for ``partition``. ``commit`` as in :func:`attach`.
-    ``rebuild(cluster, design)`` makes the same scenario with another design.
-    """
-    timeout = 1.0 if design in ("naive", "fencing") else (0.15, 0.30)
-    names = ["east", "west-1", "west-2"]
-    c = build(design, names, delay=0.010, jitter=0.0005, seed=seed, timeout=timeout, commit=commit)
-    c.client("app-east", near="east", timeout=0.5).start_writes(rate, keys=["east-orders"], node="east")
-    c.client("app-west", near="west-2", timeout=0.5).start_writes(rate, keys=["west-orders"])
-    c.recipe = functools.partial(split_brain, seed=seed, rate=rate, commit=commit)
-    return c
-
-
-def rebuild(cluster: Cluster, design: str) -> Cluster:
-    """A fresh cluster made the way ``cluster`` was (``cluster.recipe``), with another design."""
-    recipe = getattr(cluster, "recipe", None)
-    if recipe is None:
-        raise ConfigError("this cluster was not made by a recipe (like split_brain); make a new one by hand")
-    return recipe(design)
-
-
-describe("ping")(lambda m: {})
-describe("pong")(lambda m: {"role": m[1], "epoch": m[2], "lsn": m[3], "leader": m[5]})
-
 __all__ = [
     "DESIGNS",
     "DESIGN_NAMES",
@@ -294,6 +256,4 @@ __all__ = [
     "attach",
     "build",
     "design_of",
-    "split_brain",
-    "rebuild",
 ]

@@ -125,13 +125,13 @@ def _policy(name, then):
 
 def _sessions(clients):
     from replsim.clients.policies import Leader
-    from replsim.clients.sessions import Sessions
+    from replsim.course.sessions import Sessions
 
     return Sessions(clients, Leader())
 
 
 def _geo(**kw):
-    from replsim.geo import geo_cluster
+    from replsim.course.geo import geo_cluster
 
     return geo_cluster(**kw)
 
@@ -197,7 +197,7 @@ def test_bad_input_of_review_v3_is_refused_with_a_specific_message(name, tmp_pat
 
 def test_a_sql_read_of_a_sql_cluster_runs_the_query_and_a_bad_one_says_why():
     from replsim.errors import StoreError
-    from replsim.methods import sql_store
+    from replsim.stores.sqlite import sql_store
 
     c = Cluster("L", ["A"], store=sql_store("row", schema="CREATE TABLE t (x INTEGER PRIMARY KEY)"), seed=1)
     c.execute("INSERT INTO t VALUES (7)")

@@ -3,10 +3,11 @@
 import pytest
 
 from replsim import Cluster
+from replsim.course.elections import time_to_elect
 from replsim.errors import ConfigError
 from replsim.history.checks import leaders_at_once, leaders_by_term
 from replsim.node import CANDIDATE, FOLLOWER, LEADER
-from replsim.node.election import Elections, leaders_elected, time_to_elect
+from replsim.node.election import Elections, leaders_elected
 
 NAMES = ["n1", "n2", "n3", "n4", "n5"]
 

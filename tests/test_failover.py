@@ -3,8 +3,9 @@
 import pytest
 
 from replsim import Cluster
+from replsim.course.split_brain import EAST, WEST, rebuild, split_brain
 from replsim.errors import ConfigError
-from replsim.failover import EAST, WEST, FailoverMonitor, attach, build, design_of, rebuild, split_brain
+from replsim.failover import FailoverMonitor, attach, build, design_of
 from replsim.history.checks import leaders_at_once, leaders_by_term, lost_by_clients
 from replsim.node import LEADER
 

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from replsim import Cluster
-from replsim.clients.sessions import one_key
+from replsim.course.sessions import one_key
 from replsim.history.linearizability import (
     HistoryFormatError,
     Operation,

@@ -29,7 +29,7 @@ from ..engine.network import Link
 from ..engine.sim import check_time
 from ..errors import ConfigError
 from ..history.record import FAIL, INFO, OK, PENDING, Op
-from ..node import HEADER
+from ..node import messages
 from .workload import Writer, check_key
 
 if TYPE_CHECKING:
@@ -165,8 +165,8 @@ class Client:
         self.ops.append(op)
         timer = self._timers[op.id] = c.sim.timer(self._timed_out, op)
         timer.set(self.timeout)
-        msg = (self.name, op.id, kind, key, value, after) + (() if rid is None else (rid,))
-        c.network.send(name, "request", msg, HEADER + len(str(key)))
+        msg = messages.Request(self.name, op.id, kind, key, value, after, rid)
+        c.network.send(name, "request", msg, messages.HEADER + len(str(key)))
         return op
 
     def _settled(self, op: Op) -> None:

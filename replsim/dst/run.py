@@ -30,6 +30,7 @@ from ..cluster import Cluster
 from ..errors import ReplsimError
 from ..history.checks import (
     AckWatch,
+    CommitWatch,
     check_converged,
     check_log_matching,
     check_no_lost_writes,
@@ -41,7 +42,6 @@ from ..history.checks import (
 )
 from ..history.measures import lost_writes
 from ..log import epoch_at
-from ..node.commit import CommitWatch
 from .schedule import Config, Schedule, generate
 
 FINDINGS = (

@@ -159,7 +159,10 @@ class Schedule:
             "from replsim.faults import attempt, settle_and_check",
             "from replsim.history.checks import AckWatch",
             *(
-                ["from replsim.node.commit import CommitWatch, First, Quorum, SemiSync"]
+                [
+                    "from replsim.history.checks import CommitWatch",
+                    "from replsim.node.commit import First, Quorum, SemiSync",
+                ]
                 if self.commit
                 else []
             ),

@@ -33,7 +33,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from ..history.checks import has_held
 from .stages import HEADER
 
 if TYPE_CHECKING:
@@ -383,66 +382,6 @@ def unbind(node: Node) -> None:
     node.set_commit(None)
 
 
-class CommitWatch:
-    """Checks what commit policies promise, as writes are acknowledged and after failovers.
-
-    - At each acknowledgement: at least ``k`` standbys counted by the leader's policy
-      have confirmed the write (none needed once semi-sync has fallen back), and each
-      of them holds it, received or applied, or held it until a promotion it had no part
-      in took it away while the confirmation was on its way.
-    - After the run (:meth:`check`): an acknowledged write missing from the final
-      leader was first lost to a promotion of a node that had not confirmed it.
-    """
-
-    def __init__(self, cluster: Any) -> None:
-        self.cluster = cluster
-        self.confirmers: dict[int, list[str]] = {}  # op id -> standbys that had confirmed it
-        self.violations: list[str] = []
-        cluster.history.ack_watchers.append(self)
-
-    def __call__(self, op: Any, lsn: int, epoch: int) -> None:
-        """The moment ``op``'s node acknowledges it (at ``lsn`` of ``epoch``): check the confirmations."""
-        nodes = self.cluster.nodes
-        leader = nodes[op.node]
-        policy = leader.commit
-        if policy is None:
-            return
-        who = policy.confirmed_by(leader, lsn)
-        self.confirmers[op.id] = who
-        if len(who) < policy.required(leader):
-            self.violations.append(
-                f"{op!r} acknowledged under {policy.describe()} with only {who} confirming"
-            )
-        entry = leader.log[lsn] if lsn > leader.log.base else None
-        tracks = self.cluster.history.tracks
-        for f in who:
-            # it holds it now, or held it and lost it since to a promotion of a node that lacked it
-            # (its confirmation was true when sent: a leader cannot know what happened after)
-            if not holds_received(nodes[f], lsn, epoch) and not (entry and has_held(tracks[f], entry)):
-                self.violations.append(f"{op!r}: {f} counted as confirming it, but never had it")
-
-    def first_loss(self, op: Any) -> tuple[float, str] | None:
-        """The first leader appointed after ``op`` was written that did not hold it: (time, name).
-
-        From the write, not its acknowledgement: a promotion while a confirmation is on its
-        way can already take the write away (the confirming standby then discards it too).
-        """
-        h = self.cluster.history
-        for when, name in h.leaders:
-            if when >= op.invoke and not h.tracks[name].holds([op.lsn], [op.epoch], [when])[0]:
-                return when, name
-        return None
-
-    def check(self) -> list[str]:
-        """The violations seen, plus lost writes first lost to a node that had confirmed them."""
-        bad = list(self.violations)
-        for op in self.cluster.lost_writes():
-            loss = self.first_loss(op)
-            if loss is not None and loss[1] in self.confirmers.get(op.id, ()):
-                bad.append(f"{op!r} lost although {loss[1]}, promoted at t={loss[0]:.6g}, had confirmed it")
-        return bad
-
-
 __all__ = [
     "CommitPolicy",
     "Async",
@@ -453,5 +392,4 @@ __all__ = [
     "stage_position",
     "holds_received",
     "unbind",
-    "CommitWatch",
 ]

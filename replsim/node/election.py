@@ -37,10 +37,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..engine.journal import describe
 from ..engine.sim import check_time
 from ..errors import ConfigError
-from .replication import CANDIDATE, FOLLOWER, HEADER, LEADER, Node
+from .messages import HEADER, Vote, Voted
+from .replication import CANDIDATE, FOLLOWER, LEADER, Node
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
@@ -76,9 +76,7 @@ class Elections:
         commit: str = "majority",
         check_quorum: bool = True,
     ) -> None:
-        from ..cluster import Cluster
-
-        if not isinstance(cluster, Cluster):
+        if not all(hasattr(cluster, a) for a in ("nodes", "failover", "heartbeat_interval", "sync_replicas")):
             raise ConfigError(f"Elections need a Cluster, got {cluster!r}")
         if cluster.failover is not None:
             raise ConfigError(f"the cluster already has an automatic failover: {cluster.failover!r}")
@@ -233,7 +231,7 @@ class Elector:
         if granted:
             self.voted = (term, src)
             self.heard = self.sim.now  # a node that just voted waits a full timeout before standing
-        node.send(src, "voted", (node.name, node.epoch, granted), HEADER)
+        node.send(src, "voted", Voted(node.name, node.epoch, granted), HEADER)
 
     def on_voted(self, src: str, term: int, granted: bool) -> None:
         """A voter answers this node's request for a vote."""
@@ -314,7 +312,7 @@ class Elector:
         self.timeout = self._draw()
         self.timer.set(self.timeout)
         log = node.log
-        node.broadcast(self.peers, "vote", (node.name, term, log.last_lsn, log.last_epoch), HEADER)
+        node.broadcast(self.peers, "vote", Vote(node.name, term, log.last_lsn, log.last_epoch), HEADER)
         if len(self.votes) >= self.elections.majority:  # a cluster of one
             self._win()
 
@@ -366,59 +364,10 @@ def leaders_elected(rounds: Iterable[Round]) -> dict[int, list[str]]:
     return out
 
 
-class Outcome(NamedTuple):
-    """One measured failover: seconds from the leader's crash to a new leader (None: none in time),
-    the split votes (terms nobody won) on the way, and the leader that crashed."""
-
-    seconds: float | None
-    split_votes: int
-    crashed: str = "n1"
-
-
-def time_to_elect(
-    timeout: tuple[float, float],
-    seed: int,
-    *,
-    nodes: int = 5,
-    delay: float = 0.005,
-    jitter: float = 0.001,
-    heartbeat: float = 0.05,
-    limit: float = 10.0,
-) -> Outcome:
-    """Crash the leader of a settled cluster of ``nodes`` and time the election that follows.
-
-    The cluster (``n1`` leading at first) runs 1 s, then its leader of that moment
-    crashes at a moment drawn from the seed's ``"crash time"`` stream (within one
-    heartbeat interval). The result is measured from the crash to the first win, up
-    to ``limit`` seconds.
-    """
-    from ..cluster import Cluster
-
-    names = [f"n{i}" for i in range(1, nodes + 1)]
-    c = Cluster(
-        leader=names[0], followers=names[1:], delay=delay, jitter=jitter, heartbeat=heartbeat, seed=seed
-    )
-    el = Elections(c, timeout)
-    c.run(until=1.0 + c.sim.stream("crash time").uniform(0.0, heartbeat))
-    crashed = c.leader  # n1, or whoever an earlier election made leader
-    c.crash(crashed)
-    start = c.now
-    while c.now - start < limit and el.first_win(start) is None:
-        c.advance(min(0.05, limit - (c.now - start)))
-    win = el.first_win(start)
-    terms = {r.term for r in el.rounds if r.start >= start and (win is None or r.term < win.term)}
-    return Outcome(None if win is None else win.won - start, len(terms), crashed)  # type: ignore[operator]
-
-
-describe("vote")(lambda m: {"epoch": m[1], "lsn": m[2], "last_epoch": m[3]})
-describe("voted")(lambda m: {"epoch": m[1], "granted": m[2]})
-
 __all__ = [
     "Elections",
     "Elector",
     "Round",
-    "Outcome",
-    "time_to_elect",
     "check_timeouts",
     "grant_vote",
     "leaders_elected",

@@ -39,12 +39,12 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Protocol
 
-from ..engine.journal import describe
 from ..errors import NodeDownError, NodeStateError, ReadOnlyError, ReplsimError, StoreError
 from ..history.record import NodeTrack, State
 from ..log import Compacted, Entry, History, Log, epoch_at, segment_start
 from ..stores import KVStore, Store
-from .stages import HEADER, Stages
+from .messages import HEADER, NoLog, Pong, Reply, Snapshot, Stale
+from .stages import Stages
 
 LEADER = "leader"
 FOLLOWER = "follower"
@@ -247,8 +247,12 @@ class Node(Stages):
             self.host.dead_letter(self.name, "ping", src)
             return
         log = self.log
-        answer = (self.name, self.role, self.epoch, log.last_lsn, log.last_epoch, self.leader)
-        self.send(src, "pong", answer, HEADER)
+        self.send(
+            src,
+            "pong",
+            Pong(self.name, self.role, self.epoch, log.last_lsn, log.last_epoch, self.leader),
+            HEADER,
+        )
 
     @property
     def lsn(self) -> int:
@@ -350,9 +354,9 @@ class Node(Stages):
             if self.pending and self.pending[-1][0] == entry.lsn:
                 return  # replied when enough followers hold it
             self.host.acknowledged(self.name, op, entry.lsn, entry.epoch)
-            answer = (self.name, op, "ok", value, entry.lsn, entry.epoch, None)
+            answer = Reply(self.name, op, "ok", value, entry.lsn, entry.epoch, None)
         except ReplsimError as exc:
-            answer = (self.name, op, "fail", None, None, None, str(exc))
+            answer = Reply(self.name, op, "fail", None, None, None, str(exc))
         self.send(src, "reply", answer, HEADER)
 
     def _find_request(self, rid: Any) -> Entry | None:
@@ -387,9 +391,9 @@ class Node(Stages):
                 value = self.store.read(key)
             except Exception as exc:  # the store refused the query (bad SQL): the client gets its error
                 why = f"{self.name!r} refused the read: {type(exc).__name__}: {exc}"
-                self.send(src, "reply", (self.name, op, "fail", None, None, None, why), HEADER)
+                self.send(src, "reply", Reply(self.name, op, "fail", None, None, None, why), HEADER)
                 return
-            answer = (self.name, op, "ok", value, self.log.last_lsn, self.epoch, None)
+            answer = Reply(self.name, op, "ok", value, self.log.last_lsn, self.epoch, None)
             self.send(src, "reply", answer, HEADER)
 
     def _release_reads(self) -> None:
@@ -409,7 +413,7 @@ class Node(Stages):
                 waiting.append((e, op, src))
                 continue
             self.host.acknowledged(self.name, op, e.lsn, e.epoch)
-            self.send(src, "reply", (self.name, op, "ok", e.change[1], e.lsn, e.epoch, None), HEADER)
+            self.send(src, "reply", Reply(self.name, op, "ok", e.change[1], e.lsn, e.epoch, None), HEADER)
         self._retries = waiting
 
     def _settle(self, token: Any, client: str | None, lsn: int) -> None:
@@ -417,7 +421,7 @@ class Node(Stages):
             self.host.committed(self.name, token)
         else:
             self.host.acknowledged(self.name, token, lsn, self.epoch)
-            self.send(client, "reply", (self.name, token, "ok", None, lsn, self.epoch, None), HEADER)
+            self.send(client, "reply", Reply(self.name, token, "ok", None, lsn, self.epoch, None), HEADER)
 
     def _abort_pending(self, why: str) -> None:
         """Writes still waiting for acknowledgements: their outcome becomes unknown."""
@@ -480,7 +484,7 @@ class Node(Stages):
         log = self.log
         prev = min(lsn, log.last_lsn)
         if prev < log.base:
-            self.send(dst, "nolog", (self.name, self.epoch, log.base), HEADER)
+            self.send(dst, "nolog", NoLog(self.name, self.epoch, log.base), HEADER)
             return
         batch = log.after(prev)
         size = HEADER + sum(e.size for e in batch)
@@ -523,7 +527,7 @@ class Node(Stages):
         """Leader: send ``dst`` a copy of the whole store and the position it is at (``pg_basebackup``)."""
         snap = self.store.snapshot()
         log = self.log
-        msg = (self.name, self.epoch, log.last_lsn, log.last_epoch, self.epoch_history, snap)
+        msg = Snapshot(self.name, self.epoch, log.last_lsn, log.last_epoch, self.epoch_history, snap)
         self.send(dst, "snapshot", msg, HEADER + self.store.snapshot_size(snap))
         if dst not in self.followers:
             self.followers.append(dst)
@@ -649,7 +653,7 @@ class Node(Stages):
             self.host.dead_letter(self.name, "append", src)
             return
         if epoch < self.epoch:
-            self.send(src, "stale", (self.name, self.epoch), HEADER)
+            self.send(src, "stale", Stale(self.name, self.epoch), HEADER)
             return
         if epoch > self.epoch:
             if self.role == LEADER:
@@ -785,7 +789,7 @@ class Node(Stages):
             self.host.dead_letter(self.name, "snapshot", src)
             return
         if epoch < self.epoch:
-            self.send(src, "stale", (self.name, self.epoch), HEADER)
+            self.send(src, "stale", Stale(self.name, self.epoch), HEADER)
             return
         try:
             self.store.restore(data)
@@ -845,15 +849,5 @@ class Node(Stages):
             if self.heartbeat_interval:
                 self.heartbeat_timer.set(self.heartbeat_interval)
 
-
-# How the message journal shows each kind (for a swimlane diagram).
-describe("append")(lambda m: {"epoch": m[1], "lsns": (m[2] + 1, m[2] + len(m[4])) if m[4] else None})
-describe("ack")(lambda m: {"epoch": m[1], "lsn": m[2], "ok": m[3]})
-describe("stale")(lambda m: {"epoch": m[1]})
-describe("confirm")(lambda m: {"epoch": m[1], "lsn": m[2], "flushed": m[3]})
-describe("snapshot")(lambda m: {"epoch": m[1], "lsn": m[2]})
-describe("nolog")(lambda m: {"epoch": m[1], "base": m[2]})
-describe("request")(lambda m: {"op": m[1], "kind": m[2], "key": m[3], "after": m[5] if len(m) > 5 else 0})
-describe("reply")(lambda m: {"op": m[1], "outcome": m[2], "lsn": m[4]})
 
 __all__ = ["Node", "Host", "LEADER", "FOLLOWER", "CANDIDATE", "Compacted"]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..log import Entry, History
 
-HEADER = 32  # bytes of a message's header on the wire
+from .messages import HEADER
 
 
 class Stages:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .clients.client import LOCAL_DELAY, Client
-from .cluster import Cluster
-from .errors import ConfigError
+from ..clients.client import LOCAL_DELAY, Client
+from ..cluster import Cluster
+from ..errors import ConfigError
 
 CITIES = ("San Francisco", "New York", "London", "Tokyo")
 

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..clients.client import Client
+from ..clients.policies import ReadPolicy
+from ..clients.workload import check_key
 from ..engine.sim import check_time
 from ..errors import ConfigError
 from ..history.anomalies import count, find_anomalies
-from .client import Client
-from .policies import ReadPolicy
-from .workload import check_key
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
