@@ -16,9 +16,10 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from .clients import Client, Writer, check_key
+from .control import Control
 from .engine import Network, Simulator
 from .engine.network import _names, check_link
 from .engine.sim import MAX_TIME, check_time
@@ -31,63 +32,18 @@ from .errors import (
     UnknownKeyError,
     UnknownNodeError,
 )
-from .history import FAIL, INFO, OK, PENDING, History, Op, State, checks, measures
+from .history import FAIL, OK, History, Op, State, checks, measures
+from .host import NodeHost
 from .node import FOLLOWER, LEADER, Node
 from .node.commit import CommitPolicy
 from .stores import KVStore, Store
+from .validate import whole
+from .view import NodeView, View, status_table
 
 MIN_HEARTBEAT = 0.001
 
 
-class NodeView(NamedTuple):
-    """One node at one moment: role, health, epoch, position, whom it follows, and any trouble."""
-
-    role: str
-    up: bool
-    epoch: int
-    lsn: int
-    leader: str | None
-    trouble: str
-
-
-class View(NamedTuple):
-    """The cluster at one moment, live (now) or rebuilt from the record (a past time)."""
-
-    time: float
-    leader: str  # the node appointed leader most recently
-    nodes: dict[str, NodeView]
-    groups: list[list[str]]  # partition groups (one group: no partition)
-    cuts: list[tuple[str, str]]  # one-way cuts in force
-    appointments: int  # leaders appointed so far (1 until the first promotion)
-
-    def leaders(self) -> list[str]:
-        """Every running node that believes it leads (more than one: split brain)."""
-        return [n for n, v in self.nodes.items() if v.up and v.role == LEADER]
-
-    def lag(self) -> dict[str, int]:
-        """How many log entries each other node is behind the appointed leader."""
-        lead = self.nodes[self.leader].lsn
-        return {n: max(lead - v.lsn, 0) for n, v in self.nodes.items() if n != self.leader}
-
-    @property
-    def faulty(self) -> bool:
-        """True while a partition or cut is in force."""
-        return len(self.groups) > 1 or bool(self.cuts)
-
-
-def _count(name: str, value: Any, low: int, high: int | None = None) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or value < low
-        or (high is not None and value > high)
-    ):
-        limits = f">= {low}" if high is None else f"between {low} and {high}"
-        raise ConfigError(f"{name} must be a whole number {limits}, got {value!r}")
-    return value
-
-
-class Cluster:
+class Cluster(Control):
     """One leader and its followers, simulated deterministically from ``seed``.
 
     ``delay``/``jitter`` are one-way link delays in seconds (delay +/- jitter),
@@ -145,7 +101,7 @@ class Cluster:
                 f"got {sync_replicas}"
             )
         if keep_log is not None:
-            _count("keep_log", keep_log, 1)
+            whole("keep_log", keep_log, 1)
         if not isinstance(slots, bool):
             raise ConfigError(f"slots must be True or False, got {slots!r}")
         self.read_time = check_time("read_time", read_time)
@@ -169,7 +125,7 @@ class Cluster:
         self._written: set = set()  # every key a client has tried to write
         self.failover: Any = None  # an automatic failover, if any (replsim.failover, replsim.node.election)
         self._commit: CommitPolicy | None = None  # set_commit(): what leaders wait for
-        self._host = _NodeHost(self)
+        self._host = NodeHost(self)
         for n in names:
             self._add_node(
                 n, role=LEADER if n == leader else FOLLOWER, followers=followers if n == leader else None
@@ -508,104 +464,6 @@ class Cluster:
             raise ConfigError(f"set_link() takes {', '.join(sorted(allowed))}; not {', '.join(bad)}")
         self.network.set_link(a, b, **settings)
 
-    def promote(self, name: str, followers: Iterable[str] | None = None) -> None:
-        """Make follower ``name`` the leader of a new epoch (a manual failover).
-
-        ``followers``: the nodes an operator repoints to the new leader (default:
-        every other node, the old leader included, as fencing would). Leave the
-        old leader out to model a failover that cannot reach it.
-        """
-        node = self.node(name)
-        if not node.up:
-            raise NodeStateError(f"cannot promote {name!r}: it is down; recover it first")
-        if node.role == LEADER:
-            raise NodeStateError(f"{name!r} is already a leader (epoch {node.epoch})")
-        if node.broken:
-            raise NodeStateError(f"cannot promote {name!r}: {node.broken}; rebuild it first")
-        if followers is None:
-            others = [n for n in self.nodes if n != name]
-        else:
-            others = _names(followers, "followers")
-            for n in others:
-                self.node(n)
-                if n == name:
-                    raise ConfigError(f"{name!r} cannot follow itself")
-            dup = sorted({n for n in others if others.count(n) > 1})
-            if dup:
-                raise ConfigError(f"followers must be named once each; repeated: {', '.join(map(repr, dup))}")
-        self._epoch = max(self._epoch, *(n.epoch for n in self.nodes.values())) + 1
-        for n in others:
-            self.nodes[n].follow(name, self._epoch)
-        node.become_leader(self._epoch, others)
-        self._leader = name
-        self.history.event(
-            self.now, "promote", name, f"{name!r} leads epoch {self._epoch} from lsn {node.lsn}"
-        )
-
-    def _appointed(self, name: str, kind: str, detail: str) -> None:
-        """``name`` became leader without ``promote`` (it won an election): clients now write to it,
-        unless a later epoch already has a leader (a win of an older term, learned late)."""
-        epoch = self.nodes[name].epoch
-        if epoch < self._epoch:
-            self.history.event(
-                self.now, f"{kind} late", name, f"{detail}; epoch {self._epoch} already has a leader"
-            )
-            return
-        self._epoch = epoch
-        self._leader = name
-        self.history.event(self.now, kind, name, detail)
-
-    def _repoint(self, name: str) -> tuple[Node, Node]:
-        node = self.node(name)
-        if name == self._leader:
-            raise NodeStateError(f"{name!r} is the current leader; this is for the other nodes")
-        lead = self.nodes[self._leader]
-        node.follow(self._leader, lead.epoch)
-        if name not in lead.followers:
-            lead.followers.append(name)
-        return node, lead
-
-    def rejoin(self, name: str) -> None:
-        """Make ``name`` follow the current leader again, like ``pg_rewind`` and a restart as standby.
-
-        Entries that only ``name`` holds (never replicated before a failover, or
-        written while it wrongly led) are discarded when it reconciles.
-        """
-        node, _ = self._repoint(name)
-        self.history.event(self.now, "rejoin", name, f"{name!r} follows {self._leader!r} again")
-        node.catch_up()
-
-    def rebuild(self, name: str) -> None:
-        """Replace ``name``'s data by a fresh copy of the leader's (``pg_basebackup``), then stream to it.
-
-        For a follower that cannot catch up (the leader removed the log it needs)
-        or whose replication stopped with an error.
-        """
-        node = self.node(name)
-        if not node.up:
-            raise NodeStateError(f"cannot rebuild {name!r}: it is down; recover it first")
-        lead = self.nodes[self._leader]
-        if not lead.up:
-            raise NodeStateError(f"cannot rebuild {name!r}: the leader {self._leader!r} is down")
-        self._repoint(name)
-        self.history.event(self.now, "rebuild", name, f"{name!r} gets a fresh copy of {self._leader!r}")
-        lead.send_snapshot(name)
-
-    def add_follower(self, name: str) -> None:
-        """Add a new, empty node that follows the leader: it starts from a copy of the leader's data
-        (a snapshot at the leader's position), then streams the log from there."""
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"node names must be non-empty strings, got {name!r}")
-        if name in self.nodes or name in self.clients:
-            raise ConfigError(f"the name {name!r} is taken; pick another for the new node")
-        self._add_node(name, role=FOLLOWER)
-        self.history.event(self.now, "add", name, f"{name!r} joins as a follower of {self._leader!r}")
-        self._record_network()
-        lead = self.nodes[self._leader]
-        lead.followers.append(name)
-        if lead.up:
-            lead.send_snapshot(name)
-
     def set_commit(self, policy: CommitPolicy) -> None:
         """What a leader waits for before acknowledging a write: a policy from ``replsim.node.commit``
         (``Async()``, ``SemiSync(...)``, ``First(k, names)``, ``Quorum(k, names)``), instead of
@@ -670,57 +528,3 @@ class Cluster:
             if at > self.now or math.isnan(at):
                 raise ConfigError(f"at must not be in the future (now is {self.now:g} s), got {at!r}")
         return checks.divergence(self.nodes, names, self.history, at)
-
-
-class _NodeHost:
-    """What the cluster gives its nodes (see ``replsim.node.Host``): time, the network, and a record."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        self.cluster = cluster
-        self.sim = cluster.sim
-        self.send = cluster.network.send
-        self.broadcast = cluster.network.broadcast
-
-    def committed(self, node: str, token: int) -> None:
-        """A synchronous write is held by enough followers: its client is told it succeeded."""
-        h = self.cluster.history
-        op = h.ops[token]
-        if h.ack_watchers:
-            h.acknowledged(op, op.lsn, op.epoch)
-        h.settle(op, self.sim.now, OK)
-
-    def acknowledged(self, node: str, token: int, lsn: int, epoch: int) -> None:
-        """A node replies "ok" to a client's write on the network (the reply is on its way)."""
-        h = self.cluster.history
-        if h.ack_watchers:
-            h.acknowledged(h.ops[token], lsn, epoch)
-
-    def unknown(self, node: str, token: int, why: str) -> None:
-        """A write was waiting when its leader crashed or stepped down: its outcome is unknown."""
-        op = self.cluster.history.ops[token]
-        if op.outcome == PENDING:
-            self.cluster.history.settle(op, self.sim.now, INFO, why)
-
-    def node_event(self, node: str, kind: str, detail: str) -> None:
-        """Something a node did on its own (a rollback, being fenced...)."""
-        self.cluster.history.event(self.sim.now, kind, node, detail)
-
-    def appointed(self, node: str, kind: str, detail: str) -> None:
-        """A node became leader on its own (it won an election): clients now write to it."""
-        self.cluster._appointed(node, kind, detail)
-
-    def dead_letter(self, node: str, kind: str, src: str) -> None:
-        """A message arrived at a crashed node."""
-        self.cluster.network.journal.crashed(self.sim.now, src, node, kind)
-
-
-def status_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
-    """The node status as text cells, (header, rows): used by ``Cluster.table`` and the control panel."""
-    head = ["node", "role", "state", "epoch", "lsn", "behind"]
-    out = []
-    for r in rows:
-        state = "up" if r["up"] else "DOWN"
-        if r.get("trouble"):
-            state += f" ({r['trouble']})"
-        out.append([r["node"], r["role"], state, str(r["epoch"]), str(r["lsn"]), str(r["behind"])])
-    return head, out

@@ -33,7 +33,7 @@ from ..node import messages
 from .workload import Writer, check_key
 
 if TYPE_CHECKING:
-    from ..cluster import Cluster
+    from .port import ClusterPort
 
 LOCAL_DELAY = 0.0005
 """One-way delay between a client and the node it stands next to (``near=``): 0.5 ms."""
@@ -66,7 +66,7 @@ class Client:
 
     def __init__(
         self,
-        cluster: Cluster,
+        cluster: ClusterPort,
         name: str,
         *,
         near: str | None = None,
