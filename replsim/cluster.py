@@ -287,10 +287,8 @@ class Cluster(Control):
         except TypeError:
             check_key(key)  # raises the helpful ConfigError
         history = self.history
-        ops = history.ops
         now = self.sim.now
-        op = Op(len(ops), "write", name, key, value, now)
-        ops.append(op)
+        op = history.op("write", name, key, value, now)
         try:
             entry = target.client_write((key, value), op.id)
         except ReplsimError as exc:
@@ -299,8 +297,7 @@ class Cluster(Control):
                 raise NodeDownError(str(exc) + self._down_hint(name)) from None
             raise
         op.lsn, op.epoch = entry.lsn, entry.epoch
-        pending = target.pending
-        if not (pending and pending[-1][0] == entry.lsn):  # else acknowledged once followers confirm
+        if not target.waiting(entry.lsn):  # else acknowledged once followers confirm
             if history.ack_watchers:
                 history.acknowledged(op, entry.lsn, entry.epoch)
             if history.watchers:

@@ -23,7 +23,7 @@ cluster and attaches one. Lesson 6's scenario is ``replsim.course.split_brain``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from .cluster import Cluster
@@ -32,6 +32,7 @@ from .errors import ConfigError, ReplsimError
 from .node import LEADER, Node
 from .node.election import COMMITS, Elections
 from .node.messages import HEADER, Ping
+from .node.quorum import majority
 
 DESIGNS = ("operator", "naive", "fencing", "quorum")
 """Failover designs, from none (an operator) to majority elections (see the module's docstring)."""
@@ -55,6 +56,19 @@ class Seen(NamedTuple):
     leader: str | None
 
 
+def most_up_to_date(choices: dict[str, Seen], names: list[str]) -> str | None:
+    """The promotion rule: whom to promote, among the followers the monitor reached in time.
+
+    ``choices``: each reachable follower's last answer (``Seen``: its epoch, position and the epoch
+    of its last entry); ``names``: every node, in the cluster's order. This rule takes the most up
+    to date log (the latest last epoch, then the longest), the first in ``names`` on a tie; None
+    promotes nobody this round. A learner's rule can replace it (``FailoverMonitor(promotion=...)``);
+    whether the old leader is fenced is the monitor's ``fencing``.
+    """
+    order = {n: i for i, n in enumerate(names)}
+    return max(choices, key=lambda n: (choices[n].last_epoch, choices[n].lsn, -order[n]), default=None)
+
+
 class FailoverMonitor:
     """A failover tool running on node ``on`` (so a partition cuts it off with that node).
 
@@ -66,7 +80,8 @@ class FailoverMonitor:
     that follows someone else, or has not yet heard from the leader in its epoch,
     is repointed too (``Cluster.rejoin``). It never
     touches a node that answers as a leader: with ``fencing`` off nothing else
-    does either, and that node leads on.
+    does either, and that node leads on. ``promotion``: the promotion rule
+    (default :func:`most_up_to_date`).
     """
 
     def __init__(
@@ -77,9 +92,11 @@ class FailoverMonitor:
         timeout: float = 1.0,
         interval: float = 0.25,
         fencing: bool = True,
+        promotion: Callable[[dict[str, Seen], list[str]], str | None] | None = None,
     ) -> None:
         if not isinstance(cluster, Cluster):
             raise ConfigError(f"a FailoverMonitor needs a Cluster, got {cluster!r}")
+        promotion = most_up_to_date if promotion is None else promotion
         if cluster.failover is not None:
             raise ConfigError(f"the cluster already has an automatic failover: {cluster.failover!r}")
         on = cluster.names[-1] if on is None else on
@@ -92,6 +109,11 @@ class FailoverMonitor:
             )
         if not isinstance(fencing, bool):
             raise ConfigError(f"fencing must be True or False, got {fencing!r}")
+        if not callable(promotion):
+            raise ConfigError(
+                f"promotion must be a function (choices, names) -> name or None, got {promotion!r}"
+            )
+        self.promotion = promotion
         self.cluster = cluster
         self.on = on
         self.fencing = fencing
@@ -146,11 +168,12 @@ class FailoverMonitor:
         lead = c.leader
         alive = lead in fresh and fresh[lead].role == LEADER
         if not alive:
-            choices = [n for n, s in fresh.items() if n != lead and s.role != LEADER]
-            if not choices:
+            choices = {n: s for n, s in fresh.items() if n != lead and s.role != LEADER}
+            best = self.promotion(choices, c.names) if choices else None
+            if best is None:
                 return
-            order = {n: i for i, n in enumerate(c.names)}
-            best = max(choices, key=lambda n: (fresh[n].last_epoch, fresh[n].lsn, -order[n]))
+            if best not in choices:
+                raise ConfigError(f"the promotion rule chose {best!r}, not one of {sorted(choices)}")
             quiet = now - self.seen[lead].time if lead in self.seen else now - self.since
             try:
                 c.history.event(
@@ -158,7 +181,12 @@ class FailoverMonitor:
                     "monitor",
                     self.on,
                     f"no answer as leader from {lead!r} for {quiet:.2f} s: promotes {best!r} "
-                    f"(lsn {fresh[best].lsn}, the most up to date it can reach)",
+                    f"(lsn {fresh[best].lsn}, "
+                    + (
+                        "the most up to date it can reach)"
+                        if self.promotion is most_up_to_date
+                        else "its rule's choice)"
+                    ),
                 )
                 c.promote(best, followers=[n for n in choices if n != best])
                 self.promotions += 1
@@ -215,7 +243,7 @@ def attach(
     elif timeout is not None and isinstance(timeout, (tuple, list)):
         raise ConfigError(f"the monitor's timeout is one number of seconds, got {timeout!r}")
     if commit == "majority":
-        k = len(cluster.nodes) // 2
+        k = majority(len(cluster.nodes)) - 1  # followers: the leader is one of the majority
         cluster.sync_replicas = k
         for node in cluster.nodes.values():
             node.sync_replicas = k
@@ -252,6 +280,7 @@ __all__ = [
     "DESIGNS",
     "DESIGN_NAMES",
     "FailoverMonitor",
+    "most_up_to_date",
     "Seen",
     "attach",
     "build",

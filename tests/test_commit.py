@@ -304,3 +304,11 @@ def test_first_k_keeps_an_idle_standby_connected_without_heartbeats():
     assert op.outcome == "ok" and lead.commit.connected(lead) == ["A", "B"]
     c.advance(100.0)  # idle: still connected
     assert lead.commit.connected(lead) == ["A", "B"]
+
+
+def test_one_quorum_rule():
+    from replsim.node.quorum import kth_highest, majority
+
+    assert [majority(n) for n in (1, 2, 3, 4, 5)] == [1, 2, 2, 3, 3]
+    assert kth_highest([5, 9, 7], 1) == 9 and kth_highest([5, 9, 7], 2) == 7 and kth_highest([5, 9, 7], 3) == 5
+    assert kth_highest([5, 9], 3) == 0 and kth_highest([], 1) == 0

@@ -15,7 +15,7 @@ LAYERS = [
     ["stores", "stores.base", "stores.kv", "stores.shipping", "stores.sqlite"],
     ["history.ops", "history.measures", "history.record", "history", "history.anomalies"],
     ["history.linearizability"],
-    ["node.roles", "node.messages", "node.stages", "node.serving", "node.leading", "node.commit"],
+    ["node.roles", "node.messages", "node.quorum", "node.stages", "node.serving", "node.leading", "node.commit"],
     ["node.replication", "node", "node.election", "node.sender"],
     ["history.checks", "clients.port", "clients.workload", "clients.client", "clients", "clients.policies"],
     ["view", "host", "control", "cluster"],

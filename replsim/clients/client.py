@@ -184,7 +184,7 @@ class Client:
     def on_reply(
         self,
         src: str,
-        op_id: int,
+        op: int,
         outcome: str,
         value: Any,
         lsn: int | None,
@@ -192,17 +192,17 @@ class Client:
         error: str | None,
     ) -> None:
         """A node answered: settle the operation as the client sees it (unless it already timed out)."""
-        op = self.cluster.history.ops[op_id]
-        timer = self._timers.pop(op_id, None)
-        if timer is None or op.outcome != PENDING:
+        timer = self._timers.pop(op, None)
+        done = self.cluster.history.ops[op]  # the operation answered
+        if timer is None or done.outcome != PENDING:
             return  # too late: the client gave up on it
         timer.cancel()
-        if op.kind == "read":
-            op.value = value
-        op.lsn, op.epoch = lsn, epoch
-        self.cluster.history.settle(op, self.cluster.now, OK if outcome == "ok" else FAIL, error)
+        if done.kind == "read":
+            done.value = value
+        done.lsn, done.epoch = lsn, epoch
+        self.cluster.history.settle(done, self.cluster.now, OK if outcome == "ok" else FAIL, error)
         if self._request_of:
-            self._settled(op)
+            self._settled(done)
 
     def _timed_out(self, op: Op) -> None:
         self._timers.pop(op.id, None)

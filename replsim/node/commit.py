@@ -33,7 +33,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from .stages import HEADER
+from .messages import HEADER
+from .quorum import kth_highest
 
 if TYPE_CHECKING:
     from .replication import Node
@@ -173,8 +174,7 @@ class Quorum(CommitPolicy):
         return [n for n in self.names if n != node.name]
 
     def position(self, node: Node) -> int:
-        at = sorted((stage_position(node, f, self.stage) for f in self.candidates(node)), reverse=True)
-        return at[self.k - 1] if len(at) >= self.k else 0
+        return kth_highest((stage_position(node, f, self.stage) for f in self.candidates(node)), self.k)
 
     def describe(self) -> str:
         who = "any follower" if self.names is None else ", ".join(self.names)
@@ -317,8 +317,7 @@ class SemiSync(CommitPolicy):
     def position(self, node: Node) -> int:
         if not self.on:
             return node.log.last_lsn
-        at = sorted((stage_position(node, f, self.stage) for f in self.candidates(node)), reverse=True)
-        return at[self.k - 1] if len(at) >= self.k else 0
+        return kth_highest((stage_position(node, f, self.stage) for f in self.candidates(node)), self.k)
 
     def confirmed_by(self, node: Node, lsn: int) -> list[str]:
         return super().confirmed_by(node, lsn) if self.on else []

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ..engine.sim import check_time
 from ..errors import ConfigError
 from .messages import HEADER, Vote, Voted
+from .quorum import majority
 from .replication import CANDIDATE, FOLLOWER, LEADER, Node
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ class Elections:
         self.timeout = (low, high)
         self.commit = commit
         self.check_quorum = check_quorum
-        self.majority = len(cluster.nodes) // 2 + 1
+        self.majority = majority(len(cluster.nodes))
         self.rounds: list[Round] = []  # every candidacy, in order
         if commit == "majority":
             cluster.sync_replicas = self.majority - 1

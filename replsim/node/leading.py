@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .messages import HEADER, NoLog, Snapshot
+from .quorum import kth_highest
 from .roles import FOLLOWER, LEADER
 
 
@@ -78,13 +79,7 @@ class Leading:
             committed = self.commit.position(self)
         else:
             k = self.sync_replicas
-            if not k:
-                committed = self.log.last_lsn
-            else:
-                match = self.match
-                if len(match) < k:
-                    return 0
-                committed = sorted(match.values(), reverse=True)[k - 1]
+            committed = kth_highest(self.match.values(), k) if k else self.log.last_lsn
         if self.elector is not None and committed and self.log.term(committed) != self.epoch:
             return 0
         return committed

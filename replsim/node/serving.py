@@ -67,6 +67,11 @@ class Serving:
             self._compact()
         return entry
 
+    def waiting(self, lsn: int) -> bool:
+        """Does the write just logged at ``lsn`` wait for confirmations before it is acknowledged?"""
+        pending = self.pending
+        return bool(pending) and pending[-1][0] == lsn
+
     def read(self, query: Any) -> Any:
         """Answer a client's read from this node's data (stale or not)."""
         if not self.up:
@@ -101,7 +106,7 @@ class Serving:
                     self._answer_retries(self._committed())
                     return
             entry = self.client_write((key, value) if rid is None else (key, value, rid), op, src)
-            if self.pending and self.pending[-1][0] == entry.lsn:
+            if self.waiting(entry.lsn):
                 return  # replied when enough followers hold it
             self.host.acknowledged(self.name, op, entry.lsn, entry.epoch)
             answer = Reply(self.name, op, "ok", value, entry.lsn, entry.epoch, None)
