@@ -10,7 +10,7 @@ PORT ?= 8888
 # JupyterLab refuses to start as root unless told (containers, CI machines)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: course test setup notebooks bench lint clean
+.PHONY: course test quick setup notebooks bench lint clean
 
 $(READY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ test: $(READY)
 	$(BIN)/ruff format --check replsim tests benchmarks tools
 	$(BIN)/python tools/nbbuild.py --check
 	$(BIN)/python -m pytest
+
+# The fast tier for the edit loop: unit and scenario tests, without the fault-schedule suite, the
+# notebooks, PostgreSQL and the browser (about a minute on 2 cores). `make test` still runs everything.
+quick: $(READY)
+	$(BIN)/python -m pytest -o addopts="" -q -m "not slow" tests \
+		--ignore=tests/test_browser.py --ignore=tests/test_notebooks.py --ignore=tests/test_postgres.py
 
 notebooks: $(READY)
 	$(BIN)/python tools/nbbuild.py

@@ -29,6 +29,8 @@ from replsim.node import replication, stages
 from replsim.node.commit import First
 from replsim.node.replication import HEADER, Node
 
+pytestmark = pytest.mark.slow  # `make quick` leaves these out; `make test` and CI run them
+
 SCHEDULES = int(os.environ.get("REPLSIM_SCHEDULES", "1000"))
 CONFIGS = [Config(mode=m, loss=loss) for m in ("async", "one", "all") for loss in (0.0, 0.05)]
 CONFIGS += [Config(mode=m, loss=0.05) for m in POLICY_MODES]  # commit policies, with followers' stages

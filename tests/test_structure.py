@@ -151,3 +151,12 @@ def test_no_module_is_over_600_lines():
     over = sorted(m for m, p in MODULES.items() if len(p.read_text(encoding="utf-8").splitlines()) > 600)
     # the allow-list holds exactly the modules still too long: split one, and take it off the list
     assert over == sorted(TOO_LONG_FOR_NOW)
+
+
+def test_the_package_and_its_metadata_give_one_version():
+    import tomllib
+
+    import replsim
+
+    meta = tomllib.loads((ROOT.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    assert meta["project"]["version"] == replsim.__version__ == "0.3.0"
