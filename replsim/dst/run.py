@@ -103,6 +103,7 @@ def settle_and_check(
             if n != c.leader:
                 c.rejoin(n)
         c.advance(settle)
+        _work_off(c)  # a slow follower learns it needs a rebuild only once it reaches the leader's answer
         bad += check_rebuilds_needed(c)
         for n in names:  # the operator rebuilds the nodes that show they need it
             if n != c.leader and (c.node(n).needs_rebuild is not None or c.node(n).broken):
@@ -152,6 +153,17 @@ def check_leaders_hold_acknowledged_writes(cluster: Cluster) -> list[str]:
         for op in lost_writes(h, when, who):
             bad.append(f"{who} led from t={when:.6g} without the acknowledged write {op!r}")
     return bad
+
+
+def _work_off(c: Cluster, most: float = 60.0) -> None:
+    """Let time pass while a follower still works off what it has received (up to ``most`` seconds)."""
+    end = c.now + most
+    busy = False
+    while c.now < end and any(n._inbox and n._apply_due > c.now for n in c.nodes.values()):
+        c.advance(0.5)
+        busy = True
+    if busy:
+        c.advance(0.5)  # and its question to the leader, and the answer
 
 
 def _settle(c: Cluster, settle: float, every_node: bool) -> list[str]:
