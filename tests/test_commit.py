@@ -240,6 +240,7 @@ def _promotion_forgets_what_was_received(monkeypatch):
     monkeypatch.setattr(replication.Node, "become_leader", become_leader)
 
 
+@pytest.mark.slow  # 300 fault schedules each: in `make test`, not in `make quick`
 @pytest.mark.parametrize(
     "plant, config, says",
     [
