@@ -9,9 +9,9 @@ import pytest
 from replsim import Cluster
 from replsim.errors import ConfigError, NodeStateError
 from replsim.faults import Config, explore, generate, run, shrink
-from replsim.history.checks import CommitWatch
+from replsim.history.checks import CommitWatch, holds_received
 from replsim.node import replication
-from replsim.node.commit import Async, First, Quorum, SemiSync, holds_received
+from replsim.node.commit import Async, First, Quorum, SemiSync
 from replsim.node.replication import HEADER
 
 FLUSH, APPLY = 0.004, 0.003

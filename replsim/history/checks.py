@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from ..node.commit import holds_received
 from .measures import values_at
 from .record import OK, PENDING, History, Op, has_held
 
@@ -134,6 +133,13 @@ def check_time_order(history: History) -> list[str]:
         if list(tr.t) != sorted(tr.t):
             bad.append(f"{name}'s positions are not recorded in time order")
     return bad
+
+
+def holds_received(node: Node, lsn: int, epoch: int) -> bool:
+    """Has ``node`` the entry (lsn, epoch) in its log, or received and waiting to be applied?"""
+    if node.log.holds(lsn, epoch):
+        return True
+    return any(e.lsn == lsn and e.epoch == epoch for m in node._inbox for e in m[4])
 
 
 class AckWatch:

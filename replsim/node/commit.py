@@ -54,13 +54,6 @@ def stage_position(node: Node, follower: str, stage: str) -> int:
     return max(applied, received if stage == "received" else flushed)
 
 
-def holds_received(node: Node, lsn: int, epoch: int) -> bool:
-    """Has ``node`` the entry (lsn, epoch) in its log, or received and waiting to be applied?"""
-    if node.log.holds(lsn, epoch):
-        return True
-    return any(e.lsn == lsn and e.epoch == epoch for m in node._inbox for e in m[4])
-
-
 def _count(name: str, value: Any, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ConfigError(f"{name} must be a whole number >= {low}, got {value!r}")
@@ -389,6 +382,5 @@ __all__ = [
     "Quorum",
     "STAGES",
     "stage_position",
-    "holds_received",
     "unbind",
 ]
