@@ -223,22 +223,20 @@ class Node(Serving, Leading, Stages):
             self.on_append(src, epoch, prev_lsn, prev_epoch, entries, history)
 
     def _ack_with_parts(self, src: str, epoch: int, lsn: int, ok: bool) -> None:
-        if self.elector is not None:
-            self.elector.heard_ack(src, epoch)
-        policy = self.commit
-        if policy is not None and policy.listens == "before":
-            policy.hear(src, epoch)
-        self.on_ack(src, epoch, lsn, ok)
-        if policy is not None and policy.listens == "after":
-            policy.hear(src, epoch)
+        self._heard_by_parts(self.on_ack, src, epoch, lsn, ok)
 
     def _confirm_with_parts(self, src: str, epoch: int, lsn: int, flushed: bool) -> None:
+        self._heard_by_parts(self.on_confirm, src, epoch, lsn, flushed)
+
+    def _heard_by_parts(self, handle: Any, src: str, epoch: int, *rest: Any) -> None:
+        """An acknowledgement or confirmation: the elector hears it, then the commit policy before or
+        after the node handles it (``CommitPolicy.listens``)."""
         if self.elector is not None:
             self.elector.heard_ack(src, epoch)
         policy = self.commit
         if policy is not None and policy.listens == "before":
             policy.hear(src, epoch)
-        self.on_confirm(src, epoch, lsn, flushed)
+        handle(src, epoch, *rest)
         if policy is not None and policy.listens == "after":
             policy.hear(src, epoch)
 
