@@ -3,8 +3,9 @@
 The node never reads a clock of its own or touches the network: it is given a
 ``host`` (the cluster, or a test's stand-in) with ``sim`` (``.now``, ``.timer()``),
 ``send``/``broadcast`` and callbacks for what it reports. Every message is a tuple
-whose first field is the sender's name. So a test can step one node by hand, and
-the cluster can run many at speed.
+whose first field is the sender's name, defined with its named fields in
+``replsim.node.messages``; ``step(msg, kind)`` takes one in. So a test can step one
+node by hand, and the cluster can run many at speed.
 
 What survives a crash: the log, the data built from it, the epoch, the role and
 whom the node follows (all durable, as if fsynced), and replication slots. What is
@@ -31,7 +32,8 @@ Messages (kind, then the fields after the sender's name):
 - ``request(op, kind, key, value, after, rid)`` / ``reply(op, outcome, value, lsn, epoch, error)``:
   a client on the network and the node it talks to. A write with an idempotency
   key ``rid`` is logged as ``(key, value, rid)``; a leader whose log already holds
-  that key answers with the earlier entry instead of writing again.
+  that key answers with the earlier entry, once that entry is committed, instead of
+  writing again.
 """
 
 from __future__ import annotations
