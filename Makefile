@@ -8,7 +8,7 @@ COURSE_READY := $(VENV)/.course-ready
 TEST_READY := $(VENV)/.test-ready
 PORT ?= 8888
 
-.PHONY: course test setup notebooks bench lint clean
+.PHONY: course test quick setup notebooks bench lint clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -37,6 +37,12 @@ test: $(TEST_READY)
 	$(BIN)/ruff format --check replsim tests benchmarks tools
 	$(BIN)/python tools/nbbuild.py --check
 	$(BIN)/python -m pytest
+
+# The fast tier for the edit loop: unit and scenario tests, without the fault-schedule suite, the
+# notebooks, PostgreSQL and the browser (about a minute on 2 cores). `make test` still runs everything.
+quick: $(TEST_READY)
+	$(BIN)/python -m pytest -o addopts="" -q -m "not slow" tests \
+		--ignore=tests/test_browser.py --ignore=tests/test_notebooks.py --ignore=tests/test_postgres.py
 
 notebooks: $(TEST_READY)
 	$(BIN)/python tools/nbbuild.py

@@ -46,9 +46,9 @@ import numpy as np
 
 from replsim import Cluster
 from replsim.clients.policies import AnyReplica, Leader, LeaderAfterWrite, Nearest, Sticky, WaitForPosition
-from replsim.clients.sessions import compare, one_key
+from replsim.course.sessions import compare, one_key
 from replsim.ui.figures import geo_read_plot, policy_plot
-from replsim.geo import RTT_MS, SOURCES, city_clients, geo_cluster
+from replsim.course.geo import RTT_MS, SOURCES, city_clients, geo_cluster
 from replsim.history.anomalies import find_anomalies
 from replsim.history.linearizability import check, parse_jsonl, to_jsonl, from_history
 from replsim.lesson import check_prediction

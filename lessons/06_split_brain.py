@@ -50,10 +50,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from replsim import faults
-from replsim.failover import EAST, WEST, split_brain
+from replsim.course.split_brain import EAST, WEST, split_brain
 from replsim.history.checks import leaders_at_once
 from replsim.lesson import check_prediction
-from replsim.node.election import time_to_elect
+from replsim.course.elections import time_to_elect
 from replsim.ui.plots import LINE_COLOURS, LINE_STYLES, swimlane_plot, value_plot
 from replsim.ui import ControlPanel
 

@@ -64,7 +64,7 @@ from replsim.ui.figures import acknowledged_plot, stage_timeline, tradeoff_plot
 from replsim.lesson import check_prediction
 from replsim.node.commit import STAGES, First, Quorum
 from replsim.ui.course_actions import ACK_PLOT, commit_world
-from replsim.sweep import STANDBYS, commit_sweep, scenario, summary, table
+from replsim.course.sweep import STANDBYS, commit_sweep, scenario, summary, table
 from replsim.ui import ControlPanel
 
 # %% [markdown]

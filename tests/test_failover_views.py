@@ -14,8 +14,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from replsim import Cluster  # noqa: E402
+from replsim.course.split_brain import EAST, WEST, split_brain  # noqa: E402
 from replsim.errors import ConfigError  # noqa: E402
-from replsim.failover import EAST, WEST, split_brain  # noqa: E402
 from replsim.node.sender import send_in_batches  # noqa: E402
 from replsim.ui import ControlPanel  # noqa: E402
 from replsim.ui.plots import swimlane_plot, value_plot  # noqa: E402

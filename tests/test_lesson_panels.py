@@ -6,8 +6,8 @@ import re
 import pytest
 
 from replsim import Cluster
-from replsim.clients.shop import SHOP_DAY
-from replsim.methods import ship
+from replsim.course.methods import ship
+from replsim.course.shop import SHOP_DAY
 from replsim.ui import ControlPanel
 
 CHEFS = ["Sous chef A", "Sous chef B"]
@@ -79,7 +79,7 @@ def test_spread_reads_shares_the_load_and_skips_followers_that_are_down(kitchen_
 
 
 def busy(c, node):
-    from replsim.clients.readers import busy_share
+    from replsim.course.readers import busy_share
 
     return busy_share(c.history, node, c.now - 1.0, c.now)
 

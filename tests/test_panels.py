@@ -4,9 +4,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+from replsim.course.sweep import MODES, best_standby, commit_sweep, failover, scenario, summary, table
 from replsim.errors import ConfigError
 from replsim.history.anomalies import KINDS
-from replsim.sweep import MODES, best_standby, commit_sweep, failover, scenario, summary, table
 from replsim.ui import ControlPanel
 from replsim.ui.course_actions import ACK_PLOT, anomalies, commit_world, reads_world
 from replsim.ui.figures import acknowledged_plot, geo_read_plot, policy_plot, stage_timeline, tradeoff_plot

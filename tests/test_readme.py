@@ -25,7 +25,7 @@ def run(code):
 def test_the_readme_says_what_its_first_example_prints():
     """The text block after the first example is exactly what it prints."""
     stated = re.search(
-        r"```python\n.*?```\n\nIt prints[^\n]*:\n\n```text\n(.*?)```", README.read_text(), re.S
+        r"```python\n.*?```\n\nIt prints[^`]*?:\n\n```text\n(.*?)```", README.read_text(), re.S
     )
     assert stated, "the README's first example should be followed by 'It prints ...:' and a text block"
     assert run(examples()[0]) == stated.group(1)

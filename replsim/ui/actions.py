@@ -250,7 +250,8 @@ def _build_split(panel: ControlPanel) -> None:
 
 @register_action("design")
 def _build_design(panel: ControlPanel) -> None:
-    from ..failover import DESIGN_NAMES, design_of, rebuild
+    from ..course.split_brain import rebuild
+    from ..failover import DESIGN_NAMES, design_of
 
     choices = [(DESIGN_NAMES[d], d) for d in ("naive", "fencing", "quorum")]
     design = widgets.Dropdown(
@@ -369,7 +370,7 @@ def _build_add_follower(panel: ControlPanel) -> None:
 
 @register_action("spread reads")
 def _build_spread_reads(panel: ControlPanel) -> None:
-    from ..clients.readers import Readers
+    from ..course.readers import Readers
 
     c = panel.cluster
     count = widgets.BoundedIntText(

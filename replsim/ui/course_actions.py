@@ -2,7 +2,7 @@
 
 Importing this module registers them (``register_action``):
 
-- ``"reads"`` (lesson 4): users in every city of the cluster (``replsim.geo``); pick one and
+- ``"reads"`` (lesson 4): users in every city of the cluster (``replsim.course.geo``); pick one and
   a read policy, then **Write** (a new value, to the leader) or **Read** (where the policy
   says). A box under the buttons shows the latest answers and names each anomaly the
   checkers find in the users' histories. ``"advance ms"``: let a few milliseconds pass.
@@ -27,11 +27,11 @@ import ipywidgets as widgets
 
 from ..clients.policies import POLICIES, ReadPolicy
 from ..cluster import Cluster
+from ..course.geo import city_clients, geo_cluster
+from ..course.sweep import MODES, STANDBYS, best_standby, scenario
 from ..errors import ConfigError, NodeStateError, ReplsimError
-from ..geo import city_clients, geo_cluster
 from ..history.anomalies import count, find_anomalies
 from ..node.commit import First
-from ..sweep import MODES, STANDBYS, best_standby, scenario
 from .figures import acknowledged_plot
 from .panel import ControlPanel, PlotSpec, _button, register_action
 
@@ -63,7 +63,7 @@ def _advance(panel: ControlPanel, name: str, slider: widgets.FloatSlider, tip: s
 
 
 def reads_world(seed: int = 4) -> Cluster:
-    """Lesson 4's panel cluster: the four cities of ``replsim.geo``, with links that wobble (2 ms jitter)."""
+    """Lesson 4's panel cluster: the cities of ``replsim.course.geo``, links wobbling by 2 ms."""
     return geo_cluster(seed=seed, jitter=0.002)
 
 

@@ -22,7 +22,7 @@ from .plots import LINE_COLOURS, OKABE_ITO, _mark_events
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
-    from ..sweep import Failover
+    from ..course.sweep import Failover
 
 HATCHES = ("", "///", "xx", "..", "\\\\\\", "++")
 

@@ -758,7 +758,7 @@ def read_scaling_plot(rows: Sequence[Any]) -> Figure:
 
 def load_plot(cluster: Cluster, ax: Axes | None = None, window: float = 1.0) -> Figure:
     """Bars: the share of the last ``window`` seconds each node spent serving reads (the panel's view)."""
-    from ..clients.readers import busy_share
+    from ..course.readers import busy_share
 
     if ax is None:
         fig, ax = plt.subplots(figsize=(5, 3.5), layout="constrained")
@@ -781,7 +781,7 @@ def load_plot(cluster: Cluster, ax: Axes | None = None, window: float = 1.0) -> 
 
 # --- lesson 3: three ways to ship a change ------------------------------------------------
 def bytes_plot(shipped: Sequence[Any], labels: Sequence[str] | None = None) -> Figure:
-    """Grouped bars, log scale: bytes each method shipped per statement (``replsim.methods.Shipped``)."""
+    """Grouped bars, log scale: bytes each method shipped per statement (``replsim.course.Shipped``)."""
     fig, ax = plt.subplots(figsize=(11, 4.2), layout="constrained")
     n = len(shipped[0].sizes)
     labels = list(labels) if labels is not None else [f"statement {i + 1}" for i in range(n)]

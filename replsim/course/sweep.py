@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cluster import Cluster
-from .errors import ConfigError
-from .node.commit import Async, CommitPolicy, CommitWatch, First, Quorum, SemiSync
+from ..cluster import Cluster
+from ..errors import ConfigError
+from ..history.checks import CommitWatch
+from ..node.commit import Async, CommitPolicy, First, Quorum, SemiSync
 
 STANDBYS = ("standby-1", "standby-2", "standby-3")
 
