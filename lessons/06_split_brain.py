@@ -488,7 +488,7 @@ panel = ControlPanel(
 panel
 
 # %%
-assert panel.actions == ["split", "heal", "design", "advance"] and panel.image.value  # built and drawn
+assert panel.actions == ["split", "heal", "design", "advance"] and panel.view.delta  # built and drawn
 
 # %% [markdown]
 # <details>

@@ -383,7 +383,7 @@ def lag_plot(
             linewidth=1.8,
             label=n,
         )
-    ax.set_xlim(0.0, max(end, 1.0))
+    ax.set_xlim(0.0, end if end > 0 else 1.0)  # the axis grows with the experiment, 50 ms steps too
     ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=_STEPS))
     _mark_events(ax, cluster)
     if unit == "entries":

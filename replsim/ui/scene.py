@@ -112,22 +112,17 @@ def _ring(names: list[str]) -> dict[str, tuple[float, float]]:
     rest = names[1:]
     for i, n in enumerate(rest):
         share = 0.5 if len(rest) == 1 else i / (len(rest) - 1)
-        pos[n] = (round(0.14 + 0.72 * share, 4), round(0.8 - 0.16 * math.sin(math.pi * share), 4))
+        pos[n] = (round(0.15 + 0.7 * share, 4), round(0.8 - 0.16 * math.sin(math.pi * share), 4))
     return pos
 
 
 def _map(names: list[str]) -> dict[str, tuple[float, float]]:
-    """Cities on a map with the Pacific in the middle (Tokyo west, London east)."""
-    lon = {n: CITY_PLACES[n][1] % 360 for n in names}
-    lat = {n: CITY_PLACES[n][0] for n in names}
-    x0, x1 = min(lon.values()), max(lon.values())
-    y0, y1 = min(lat.values()), max(lat.values())
+    """Cities from west to east with the Pacific in the middle (Tokyo first, London last), evenly
+    spaced and up and down in turn so that their labels have room (not to scale)."""
+    order = sorted(names, key=lambda n: CITY_PLACES[n][1] % 360)
     return {
-        n: (
-            round(0.1 + 0.8 * (lon[n] - x0) / max(x1 - x0, 1e-9), 4),
-            round(0.2 + 0.55 * (y1 - lat[n]) / max(y1 - y0, 1e-9), 4),
-        )
-        for n in names
+        n: (round(0.15 + 0.7 * i / max(len(order) - 1, 1), 4), 0.72 if i % 2 else 0.45)
+        for i, n in enumerate(order)
     }
 
 
@@ -155,7 +150,10 @@ def layout(cluster: Cluster) -> dict[str, Any]:
     beside: dict[str | None, int] = {}
     for cl in clients_of(cluster):
         k = beside[cl["near"]] = beside.get(cl["near"], 0) + 1
-        if cl["near"] in pos:  # beside its node, on the side away from the middle, then below
+        if geo and cl["near"] in pos:  # a city's users: above their city
+            x, y = pos[cl["near"]]
+            place = (round(x + 0.05 * (k - 1), 4), round(y - 0.27, 4))
+        elif cl["near"] in pos:  # beside its node, on the side away from the middle, then below
             x, y = pos[cl["near"]]
             side = 1 if x >= 0.5 else -1
             place = (round(x + side * 0.16, 4), round(min(y + 0.16 * (k - 1), 0.97), 4))

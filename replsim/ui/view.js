@@ -4,9 +4,9 @@
 
 const NS = "http://www.w3.org/2000/svg";
 const W = 500, H = 250;
-const GRAPH = { x0: 12, x1: 262, y0: 34, y1: 236 };
-const STRIP = { x0: 340, x1: 494, y0: 48 };
-const CELLS = 14;
+const GRAPH = { x0: 12, x1: 290, y0: 34, y1: 236 };
+const STRIP = { x0: 366, x1: 494, y0: 48 };
+const CELLS = 12;
 const TL = { x0: 92, x1: 490, y0: 40, y1: 220 };
 const DROPPED_AT = 0.5, FADE = 0.25;
 const C = {
@@ -188,7 +188,7 @@ function drawCluster(v, s) {
   const names = places.nodes.map((p) => p.name);
   const idx = Object.fromEntries(names.map((n, i) => [n, i]));
   const pts = names.map((_, i) => pointOf(places, i));
-  if (places.geo) el("text", { x: GRAPH.x0, y: GRAPH.y1, class: "rs-small" }, g, "map: Pacific in the middle");
+  if (places.geo) el("text", { x: GRAPH.x0, y: GRAPH.y1, class: "rs-small" }, g, "west to east, the Pacific in the middle (not to scale)");
   // links between every pair of nodes: faint; a follower's link to its leader: solid
   for (let i = 0; i < names.length; i++) for (let j = i + 1; j < names.length; j++) {
     const a = s.nodes[names[i]], b = s.nodes[names[j]];
@@ -229,7 +229,8 @@ function drawCluster(v, s) {
     el("circle", { cx: x, cy: y - 5, r: 3.2, fill: "#FFFFFF", stroke: C.purple, "stroke-width": 1.4 }, g);
     el("path", { d: `M${x - 5},${y + 5}L${x - 3},${y - 1}H${x + 3}L${x + 5},${y + 5}Z`, fill: "#FFFFFF",
                  stroke: C.purple, "stroke-width": 1.4 }, g);
-    el("text", { x, y: y + 14, class: "rs-small", "text-anchor": "middle" }, g, cl.local ? "client" : cl.name);
+    const word = cl.local ? "client" : places.geo && cl.near && cl.name.startsWith(cl.near) ? "user" : cl.name;
+    el("text", { x, y: y - 11, class: "rs-small", "text-anchor": "middle" }, g, word);
   });
   // nodes: leader a square, follower a circle, candidate a diamond; down: grey, hatched, dashed
   names.forEach((name, i) => {
@@ -243,7 +244,7 @@ function drawCluster(v, s) {
                  "stroke-width": name === v.selected ? 3 : 1.4, "stroke-dasharray": n.up ? "none" : "3 2" }, node);
     if (!n.up) el("path", { d: shapePath(shape, r), fill: "url(#rs-hatch)", stroke: "none" }, node);
     if (n.role === "leader" && name !== s.leader && n.up) el("path", { d: "M-8,-8L8,8M8,-8L-8,8", stroke: "#FFF", "stroke-width": 2 }, node);
-    const below = y > (GRAPH.y0 + GRAPH.y1) / 2 || places.geo;
+    const below = y > (GRAPH.y0 + GRAPH.y1) / 2 || (places.geo && y > GRAPH.y0 + 60);
     const ty = below ? r + 11 : -r - 20;
     el("text", { y: ty, "text-anchor": "middle", class: "rs-name" }, node, name);
     el("text", { y: ty + 10, "text-anchor": "middle", class: "rs-small" }, node,
@@ -279,14 +280,14 @@ function drawStrips(v, s, names) {
   let top = 0;
   for (const a of store.acked) if (a[0] >= 0 && a[0] <= s.t) top = Math.max(top, a[1]);
   const lead = s.nodes[s.leader];
-  el("text", { x: STRIP.x0 - 70, y: STRIP.y0 - 26, class: "rs-name" }, g, "Each node's log");
-  el("text", { x: STRIP.x0 - 70, y: STRIP.y0 - 14, class: "rs-small" }, g, `lsn ${first} to ${first + CELLS - 1}`);
+  el("text", { x: STRIP.x0 - 66, y: STRIP.y0 - 26, class: "rs-name" }, g, "Each node's log");
+  el("text", { x: STRIP.x0 - 66, y: STRIP.y0 - 14, class: "rs-small" }, g, `lsn ${first} to ${first + CELLS - 1}`);
   rows.forEach((name, r) => {
     const n = s.nodes[name], y = STRIP.y0 + r * rh;
     const row = el("g", { class: "rs-log", "data-node": name }, g);
     el("text", { x: STRIP.x0 - 4, y: y + rh * 0.45, "text-anchor": "end", class: "rs-small" }, row,
-       name.length > 15 ? name.slice(0, 14) + "…" : name);
-    for (let k = 0; k < CELLS; k++) {
+       name.length > 13 ? name.slice(0, 12) + "…" : name);
+    for (let k = 0; k < CELLS && n.lsn >= first; k++) {
       const lsn = first + k, x = STRIP.x0 + k * cw, h = rh * 0.55;
       if (lsn > n.lsn || lsn <= n.base) {
         el("rect", { x: x + 0.5, y, width: cw - 1, height: h, fill: lsn <= n.base && lsn <= n.lsn ? "#EEEEEE" : "none",
@@ -307,7 +308,7 @@ function drawStrips(v, s, names) {
       const x = STRIP.x0 + (n.lsn - first + 1) * cw;
       el("path", { d: `M${x},${y - 2}v${rh * 0.55 + 4}`, stroke: "#000", "stroke-width": 1.6 }, row);
     }
-    const tail = n.lsn < first ? `holds up to lsn ${n.lsn}` : (n.up ? "" : "down");
+    const tail = n.lsn < first ? `holds up to lsn ${n.lsn}${n.up ? "" : " (down)"}` : "";
     if (tail) el("text", { x: STRIP.x0 + 2, y: y + rh * 0.45, class: "rs-small" }, row, tail);
   });
   const bottom = STRIP.y0 + rows.length * rh;
@@ -315,7 +316,7 @@ function drawStrips(v, s, names) {
     const x = STRIP.x0 + (top - first + 1) * cw;
     el("path", { d: `M${x},${STRIP.y0 - 4}V${bottom - 4}`, stroke: C.fault, "stroke-width": 1.2, "stroke-dasharray": "4 2" }, g);
   }
-  if (top) el("text", { x: STRIP.x0 - 70, y: bottom + 4, class: "rs-small" }, g, `acknowledged to clients: up to lsn ${top} (red line)`);
+  if (top) el("text", { x: STRIP.x0 - 66, y: bottom + 4, class: "rs-small" }, g, `acknowledged: up to lsn ${top} (red line)`);
 }
 
 // --- the message timeline ----------------------------------------------------------------
