@@ -501,7 +501,7 @@ class ControlPanel(widgets.VBox):
             rows.append("<tr>" + "".join(f"<td style='{cells}'>{html.escape(v)}</td>" for v in row) + "</tr>")
         notes = "".join(f"<div>{html.escape(NOTES[n](c, v.time))}</div>" for n in self.notes)
         return (
-            f"<div style='font-size:90%; line-height:1.35'><div>{head}</div>"
+            f"<div class='replsim-status' style='font-size:90%; line-height:1.35'><div>{head}</div>"
             f"<table style='border-collapse:collapse'>{''.join(rows)}</table>{notes}</div>"
         )
 

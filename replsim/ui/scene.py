@@ -187,6 +187,7 @@ class Recorder:
         self._networks = 0
         self._leaders = 0
         self._ops = 0  # the first op not settled at the last delta (resent: its outcome may change)
+        self._again: tuple | None = None  # what the last delta resent (messages in flight, ops pending)
 
     def delta(self) -> dict[str, Any] | None:
         """What happened since the last call (everything on the first): plain JSON-ready data; None if

@@ -63,7 +63,12 @@ function apply(store, d) {
   store.seq = d.seq; store.since = d.since; store.now = d.now;
   let span = 0;
   const times = [0, d.now];
-  for (const m of kept) { span = Math.max(span, m[1] - m[0]); times.push(m[0]); if (m[5] === 0 || m[5] === 1) times.push(m[1]); }
+  for (const m of kept) {  // a message's events: sent, and arrived or dropped
+    span = Math.max(span, m[1] - m[0]);
+    times.push(m[0]);
+    if (m[5] >= 2 && m[5] <= 4) times.push(m[0] + Math.round(DROPPED_AT * (m[1] - m[0])));
+    else times.push(m[1]);
+  }
   for (const s of Object.values(store.nodes)) { for (const x of s.states) times.push(x[0]); for (const x of s.pos) times.push(x[0]); }
   for (const x of store.network) times.push(x[0]);
   for (const o of store.ops) { times.push(o[0]); if (o[1] >= 0) times.push(o[1]); }
@@ -116,11 +121,11 @@ function flying(store, t) {
   for (let i = lo; i < ms.length && ms[i][0] <= t; i++) {
     const m = ms[i], span = Math.max(m[1] - m[0], 1), fate = m[5];
     if (fate >= 2 && fate <= 4) {  // lost, partitioned, cut: stops half-way and fades
-      const stop = m[0] + DROPPED_AT * span;
-      if (t < stop + FADE * span) out.push([m, Math.min((t - m[0]) / span, DROPPED_AT), t >= stop, (t - stop) / (FADE * span)]);
+      const stop = m[0] + Math.round(DROPPED_AT * span);
+      if (t < stop + FADE * span) out.push([m, Math.min((t - m[0]) / span, DROPPED_AT), t >= stop, (t - stop) / (FADE * span), i]);
     } else if (fate === 5) {  // reached a crashed node
-      if (t < m[1] + FADE * span) out.push([m, Math.min((t - m[0]) / span, 1), t >= m[1], (t - m[1]) / (FADE * span)]);
-    } else if (t < m[1]) out.push([m, (t - m[0]) / span, false, 0]);
+      if (t < m[1] + FADE * span) out.push([m, Math.min((t - m[0]) / span, 1), t >= m[1], (t - m[1]) / (FADE * span), i]);
+    } else if (t < m[1]) out.push([m, (t - m[0]) / span, false, 0, i]);
   }
   return out;
 }
@@ -181,8 +186,27 @@ function linkState(s, a, b) {
   return "ok";
 }
 
+// what the still part of the picture depends on at time t: redrawn only when it changes
+function signature(v, s) {
+  const nodes = Object.entries(s.nodes).map(([n, x]) => [n, x.role, x.up, x.epoch, x.lsn, x.base, x.leader, x.broken]);
+  let acked = 0;
+  for (const a of v.store.acked) if (a[0] >= 0 && a[0] <= s.t) acked += 1;
+  const active = v.places.clients.map((_, k) => {
+    let last = null;
+    for (const o of v.store.ops) if (o[2] === k && o[0] <= s.t) last = o;
+    return last ? [last[3], s.t - last[0] < v.store.span * 3] : null;
+  });
+  return JSON.stringify([nodes, s.leader, s.groups, s.cuts, acked, active, v.selected, v.places, v.store.seq]);
+}
+
 function drawCluster(v, s) {
-  const { svg, places, store } = v;
+  const sig = signature(v, s);
+  if (sig !== v.sig) { v.sig = sig; drawStill(v, s); }
+  drawMessages(v, s);
+}
+
+function drawStill(v, s) {
+  const { places, store } = v;
   const g = v.layer;
   g.replaceChildren();
   const names = places.nodes.map((p) => p.name);
@@ -250,22 +274,53 @@ function drawCluster(v, s) {
     el("text", { y: ty + 10, "text-anchor": "middle", class: "rs-small" }, node,
        `${roleWord(n, name, s.leader)} · epoch ${n.epoch}${n.broken ? " · stopped" : ""}`);
   });
-  // messages in flight
-  for (const [m, along, stopped, fade] of flying(store, s.t)) {
+  drawStrips(v, s, names);
+}
+
+// messages in flight: a pool of elements, moved each frame (nothing made or removed while playing);
+// an attribute is written only when it changes, and labels only when few messages are drawn
+function setIf(item, key, value, write) {
+  if (item[key] !== value) { item[key] = value; write(value); }
+}
+
+function drawMessages(v, s) {
+  const { places, store } = v, pool = v.pool, layer = v.msgLayer;
+  const shown = flying(store, s.t).filter(([m]) => !v.kinds.length || v.kinds.includes(places.kinds[m[4]]));
+  const labels = shown.length <= 30;
+  let used = 0;
+  for (const [m, along, stopped, fade, id] of shown) {
     const a = pointOf(places, m[2]), b = pointOf(places, m[3]);
     if (!a || !b) continue;
     const kind = places.kinds[m[4]];
-    if (v.kinds.length && !v.kinds.includes(kind)) continue;
-    const x = a[0] + (b[0] - a[0]) * along, y = a[1] + (b[1] - a[1]) * along;
-    const mg = el("g", { class: stopped ? "rs-msg rs-dropped" : "rs-msg", "data-kind": kind,
-                         "data-fate": places.fates[m[5]], opacity: stopped ? Math.max(1 - fade, 0.15).toFixed(2) : 1 }, g);
-    glyph(kind, mg, x, y);
-    if (stopped) {
-      el("path", { d: shapePath("cross", 5), transform: `translate(${x},${y})`, stroke: C.fault, "stroke-width": 2.4, fill: "none" }, mg);
-      el("text", { x: x + 7, y: y - 5, class: "rs-fault" }, mg, places.fates[m[5]]);
-    } else if (m[6]) el("text", { x: x + 6, y: y - 5, class: "rs-small" }, mg, m[6]);
+    const x = (a[0] + (b[0] - a[0]) * along).toFixed(1), y = (a[1] + (b[1] - a[1]) * along).toFixed(1);
+    let item = pool[used];
+    if (!item) {
+      const g = el("g", {}, layer);
+      item = pool[used] = { g, glyph: el("path", {}, g), cross: el("path", { d: shapePath("cross", 5), stroke: C.fault,
+        "stroke-width": 2.4, fill: "none" }, g), text: el("text", { x: 6, y: -5 }, g, "") };
+    }
+    used += 1;
+    const g = item.g;
+    setIf(item, "kind", kind, () => {
+      const [shape, r, fill, stroke] = KIND[kind] || KIND.other;
+      item.glyph.setAttribute("d", shapePath(shape, r));
+      item.glyph.setAttribute("fill", shape === "cross" ? "none" : fill);
+      item.glyph.setAttribute("stroke", stroke);
+      item.glyph.setAttribute("stroke-width", shape === "cross" ? 2.2 : 1.2);
+      g.dataset.kind = kind;
+    });
+    setIf(item, "at", x + "," + y, (xy) => { g.setAttribute("transform", `translate(${xy})`); g.dataset.x = x; g.dataset.y = y; });
+    setIf(item, "id", id, () => { g.dataset.id = id; g.dataset.fate = places.fates[m[5]]; });
+    setIf(item, "stopped", stopped, () => {
+      g.setAttribute("class", stopped ? "rs-msg rs-dropped" : "rs-msg");
+      item.cross.style.display = stopped ? "" : "none";
+      item.text.setAttribute("class", stopped ? "rs-fault" : "rs-small");
+    });
+    setIf(item, "opacity", stopped ? Math.max(1 - fade, 0.15).toFixed(2) : "1", (o) => g.setAttribute("opacity", o));
+    setIf(item, "word", stopped ? places.fates[m[5]] : labels ? m[6] : "", (w) => { item.text.textContent = w; });
+    setIf(item, "shown", true, () => { g.style.display = ""; });
   }
-  drawStrips(v, s, names);
+  for (let k = used; k < pool.length; k++) setIf(pool[k], "shown", false, () => { pool[k].g.style.display = "none"; });
 }
 
 // --- each node's log ----------------------------------------------------------------------
@@ -322,7 +377,9 @@ function drawStrips(v, s, names) {
 // --- the message timeline ----------------------------------------------------------------
 function drawTimeline(v, s) {
   const { places, store } = v, g = v.layer;
+  v.sig = null;
   g.replaceChildren();
+  for (const item of v.pool) { item.g.style.display = "none"; item.shown = false; }
   const names = places.nodes.map((p) => p.name);
   let start, end;
   if (v.window.length === 2) { start = v.window[0] * 1e6; end = v.window[1] * 1e6; }
@@ -408,12 +465,13 @@ function render({ model, el: root }) {
           <line x1="0" y1="0" x2="0" y2="4" stroke="#FFFFFF" stroke-width="1.6"/></pattern>
       </defs>
       <g class="rs-layer"></g>
+      <g class="rs-messages"></g>
     </svg>
     <div class="rs-legend"></div>
-    <div class="rs-note" role="status"></div>`;
+    <div class="rs-note" aria-live="polite"></div>`;
   const q = (c) => root.querySelector(c);
   const svg = q(".rs-svg"), scrub = q(".rs-scrub"), clock = q(".rs-clock"), speedSel = q(".rs-speed");
-  const v = { model, store, svg, layer: q(".rs-layer"), places: model.get("places"), kinds: model.get("kinds"),
+  const v = { model, store, svg, layer: q(".rs-layer"), msgLayer: q(".rs-messages"), pool: [], sig: null, places: model.get("places"), kinds: model.get("kinds"),
               window: model.get("window"), mode: model.get("mode"), selected: model.get("selected"),
               t: store.now, live: true, playing: false, last: 0, frame: 0, draws: 0 };
   root.__rsView = v;  // for the browser test: the state of the drawing
@@ -521,7 +579,7 @@ function render({ model, el: root }) {
   const onNew = (before, d) => {
     if (d.since < 0) { v.t = store.now; v.live = true; v.playing = false; draw(); return; }
     if (v.playing) return;  // already playing: it goes on to the new now
-    if (store.now > before) play(before); else jump(store.now);
+    if (store.now > before) play(before); else draw();  // an action in place: Now comes with the cursor
   };
   store.views.add(onNew);
   model.on("change:places", () => { v.places = model.get("places"); draw(); });
