@@ -86,14 +86,17 @@ def kind_of(m: Message) -> str:
 
 
 def label_of(m: Message) -> str:
-    """A message's short label: ``+3`` for three entries, ``yes``/``no`` for a vote, the op's kind for a
-    client request, the outcome for its reply; ``""`` when the kind says it all."""
+    """A message's short label: ``+3`` for three entries, ``t2`` for a vote request in term 2, ``t2 yes``
+    for the vote, the op's kind for a client request, the outcome for its reply; ``""`` when the kind
+    says it all."""
     f = m.fields
     if m.kind == "append" and f.get("lsns"):
         first, last = f["lsns"]
         return f"+{last - first + 1}"
+    if m.kind == "vote":
+        return f"t{f['epoch']}" if "epoch" in f else ""
     if m.kind == "voted":
-        return "yes" if f.get("granted") else "no"
+        return (f"t{f['epoch']} " if "epoch" in f else "") + ("yes" if f.get("granted") else "no")
     if m.kind == "request":
         return str(f.get("kind", ""))
     if m.kind == "reply":
@@ -176,10 +179,14 @@ class _Reading(NamedTuple):
 
 
 class Recorder:
-    """Reads a cluster's record and returns, on each :meth:`delta`, only what is new since the last one."""
+    """Reads a cluster's record and returns, on each :meth:`delta`, only what is new since the last one.
 
-    def __init__(self, cluster: Cluster) -> None:
+    ``window``: (start, end) in seconds: only the messages sent then (a timeline of a few moments).
+    """
+
+    def __init__(self, cluster: Cluster, window: tuple[float, float] | None = None) -> None:
         self.cluster = cluster
+        self.window = None if window is None else (_us(window[0]), _us(window[1]))  # only messages sent then
         self.seq = 0
         self.since: float | None = None  # the time of the last delta
         self._nodes: dict[str, _Reading] = {}
@@ -241,10 +248,11 @@ class Recorder:
         fates = {f: i for i, f in enumerate(FATES)}
         out, last = [], 0
         for m in sorted(msgs, key=lambda m: m.sent):
-            arrives = _us(m.arrives)
+            arrives, sent = _us(m.arrives), _us(m.sent)
             if arrives <= since or m.src not in ends or m.dst not in ends:
                 continue
-            sent = _us(m.sent)
+            if self.window and not self.window[0] <= sent <= self.window[1]:
+                continue
             row = [sent - last, arrives - sent, ends[m.src], ends[m.dst], kinds[kind_of(m)], fates[m.fate]]
             label = label_of(m)
             out.append([*row, label] if label else row)

@@ -399,7 +399,7 @@ function drawTimeline(v, s) {
       const shape = !st[2] ? "cross" : role === "leader" ? "square" : role === "candidate" ? "diamond" : "circle";
       el("path", { d: shapePath(shape, 4.5), transform: `translate(${x},${yOf(i)})`, fill: st[2] ? nodeColour({ up: true, role }, n, n) : "none",
                    stroke: st[2] ? "#000" : C.downEdge, "stroke-width": 1.2 }, g);
-      el("text", { x, y: yOf(i) - 7, "text-anchor": "middle", class: "rs-small" }, g, `${st[2] ? role : "down"} e${st[3]}`);
+      el("text", { x, y: yOf(i) - 7, "text-anchor": "middle", class: "rs-small" }, g, `${st[2] ? role : "down"} t${st[3]}`);
     }
   });
   for (let k = 0; k <= 4; k++) {
@@ -407,10 +407,11 @@ function drawTimeline(v, s) {
     el("line", { x1: x, x2: x, y1: TL.y1 + 6, y2: TL.y1 + 9, stroke: "#888" }, g);
     el("text", { x, y: TL.y1 + 18, "text-anchor": "middle", class: "rs-small" }, g, `${fmt(t)} s`);
   }
-  for (const m of store.messages) {
-    if (m[0] < start || m[0] > end || m[0] > s.t || m[2] < 0 || m[3] < 0) continue;
+  const drawn = store.messages.filter((m) => m[0] >= start && m[0] <= end && m[0] <= s.t && m[2] >= 0 && m[3] >= 0
+    && (!v.kinds.length || v.kinds.includes(places.kinds[m[4]])));
+  const placed = [];  // labels so far: one too near another is left out
+  for (const m of drawn) {
     const kind = places.kinds[m[4]];
-    if (v.kinds.length && !v.kinds.includes(kind)) continue;
     const fate = m[5], lost = fate >= 2 && fate <= 5;
     const span = m[1] - m[0];
     let t1 = Math.min(m[1], s.t);
@@ -423,6 +424,14 @@ function drawTimeline(v, s) {
     glyph(kind, a, xOf(t1), y1);
     if (lost && (t1 >= m[0] + DROPPED_AT * span || fate === 5)) {
       el("path", { d: shapePath("cross", 4), transform: `translate(${xOf(t1)},${y1})`, stroke: C.fault, "stroke-width": 2, fill: "none" }, a);
+    }
+    // a label a third of the way along (a broadcast's arrows part there), if there is room
+    const lx = xOf(m[0]) + (xOf(t1) - xOf(m[0])) / 3, ly = y0 + (y1 - y0) / 3;
+    const word = lost ? `${m[6] ? m[6] + " " : ""}${kind} (${places.fates[fate]})` : `${kind}${m[6] ? " " + m[6] : ""}`;
+    const half = word.length * 2.9 + 4;  // about half the label's width at 10 px
+    if (drawn.length <= 60 && !placed.some(([px, py, ph]) => Math.abs(px - lx) < ph + half && Math.abs(py - ly) < 12)) {
+      placed.push([lx, ly, half]);
+      el("text", { x: lx, y: ly - 2, "text-anchor": "middle", class: lost ? "rs-fault rs-label" : "rs-small rs-label" }, a, word);
     }
   }
   if (s.t >= start && s.t <= end) el("line", { x1: xOf(s.t), x2: xOf(s.t), y1: TL.y0 - 12, y2: TL.y1 + 4, stroke: "#000", "stroke-dasharray": "3 2" }, g);
@@ -488,7 +497,8 @@ function render({ model, el: root }) {
     const t = Math.min(Math.max(v.t, 0), store.now);
     const s = stateAt(store, v.places, t);
     if (v.mode === "timeline") drawTimeline(v, s); else drawCluster(v, s);
-    scrub.max = String(store.now);
+    scrub.min = String(Math.round(first()));
+    scrub.max = String(Math.round(last()));
     scrub.value = String(Math.round(t));
     clock.textContent = `t = ${fmt(t)} s${t < store.now ? " (looking back)" : ""}`;
     q(".rs-play").textContent = v.playing ? "Pause" : "▶ Play";
@@ -510,14 +520,16 @@ function render({ model, el: root }) {
     const dt = v.last ? Math.min(stamp - v.last, 100) : 0;
     v.last = stamp;
     v.t += dt * 1e3 * model.get("speed");
-    if (v.t >= store.now) { v.t = store.now; v.playing = false; v.live = true; tell(null); }
+    if (v.t >= last()) { v.t = last(); v.playing = false; v.live = v.t >= store.now; tell(v.live ? null : v.t); }
     draw();
     if (v.playing) v.frame = requestAnimationFrame(tick);
   }
 
+  const first = () => (v.window.length === 2 ? v.window[0] * 1e6 : 0);
+  const last = () => (v.window.length === 2 ? Math.min(v.window[1] * 1e6, store.now) : store.now);
   function play(from) {
     if (from !== undefined) v.t = from;
-    if (v.t >= store.now) v.t = 0;
+    if (v.t >= last()) v.t = first();
     v.playing = true; v.live = false; v.last = 0;
     cancelAnimationFrame(v.frame);
     v.frame = requestAnimationFrame(tick);
@@ -593,6 +605,7 @@ function render({ model, el: root }) {
   });
   q(".rs-legend").innerHTML = legendHtml(v.kinds);
   q(".rs-note").textContent = model.get("note");
+  if (v.window.length === 2) v.t = last();
   draw();
   return () => { v.playing = false; cancelAnimationFrame(v.frame); store.views.delete(onNew); };
 }

@@ -106,11 +106,12 @@ class ClusterView(anywidget.AnyWidget):
             **kwargs,
         )
         self.on_error, self.on_cursor, self.on_select = on_error, on_cursor, on_select
+        self.layout.max_width = "720px"  # about 1.4 px a unit of its drawing: text at 14 px at most
         self._good_speed = self.speed
         self.cluster = cluster
         self.bytes_sent = 0  # the JSON size of the data sent so far (the layout and every delta)
         self.last_sent = 0  # ... and by the last update
-        self._recorder = Recorder(cluster)
+        self._recorder = self._new_recorder()
         self.on_msg(self._on_browser_msg)
         self.observe(self._on_speed, names="speed")
         self.observe(self._on_selected, names="selected")
@@ -118,15 +119,18 @@ class ClusterView(anywidget.AnyWidget):
         self.update()
 
     def __repr__(self) -> str:
-        return f"ClusterView({len(self.cluster.names)} nodes, t = {self.cluster.now:g} s)"
+        return "Cluster view: run this cell to draw it"  # shown where the widget cannot be drawn
 
     # --- sending --------------------------------------------------------------------
     def use(self, cluster: Cluster) -> None:
         """Draw another cluster from now on (its whole past is sent)."""
         self.cluster = cluster
-        self._recorder = Recorder(cluster)
+        self._recorder = self._new_recorder()
         self.speed = default_speed(cluster)
         self.update()
+
+    def _new_recorder(self) -> Recorder:
+        return Recorder(self.cluster, tuple(self.window) if self.window else None)
 
     def update(self) -> int:
         """Send the browser what happened since the last update (and the layout if it changed).
@@ -150,7 +154,7 @@ class ClusterView(anywidget.AnyWidget):
 
     def _on_browser_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "resync":  # the browser lost the past
-            self._recorder = Recorder(self.cluster)
+            self._recorder = self._new_recorder()
             self.update()
 
     # --- what the browser (or a learner's cell) sets ----------------------------------
