@@ -656,7 +656,7 @@ def _error_outputs(page) -> list[str]:
 
 def _postgres_labs(server_pid: int) -> list[Path]:
     """Folders of ``replsim.lab.postgres`` labs started by a kernel of the JupyterLab at ``server_pid``."""
-    from replsim import postgres
+    from replsim.lab import postgres
 
     kernels, found = set(_children(server_pid)), []
     for folder in Path(tempfile.gettempdir()).glob(f"{postgres.PREFIX}*"):
@@ -667,7 +667,7 @@ def _postgres_labs(server_pid: int) -> list[Path]:
 
 
 def _require_postgres() -> None:
-    from replsim import postgres
+    from replsim.lab import postgres
 
     reason = postgres.unavailable_reason()
     require(reason is None, f"the lesson starts PostgreSQL, which cannot run here: {reason}")
@@ -719,7 +719,8 @@ def drive_view(lp: LessonPage, panel, report: LessonReport) -> None:
     appear and move; where the panel can partition the network, a lost message must be drawn so."""
     view = panel.locator(".rs-view")
     button = lambda name: view.get_by_role("button", name=name, exact=True)  # noqa: E731
-    _wait_view(lp, panel, "v => !v.playing", "the view to finish playing the last interval")
+    button("show now").click()  # the last interval may still be playing
+    _wait_view(lp, panel, "v => !v.playing && v.t === v.store.now", "Now")
     speed = view.locator(".rs-speed")
     usual = speed.input_value()
     speed.select_option("0.01")  # slowly: a message takes seconds to cross

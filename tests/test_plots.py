@@ -238,7 +238,7 @@ def test_lag_plot_has_labels_legend_and_event_marks():
     c = crash_and_recover()
     ax = lag_plot(c).axes[0]
     assert ax.get_xlabel() == "virtual time (s)"
-    assert ax.get_ylabel() == "peak lag in each time step\n(log entries behind the leader)"
+    assert ax.get_ylabel() == "peak lag in each 0.2 s step\n(log entries behind the leader)"  # 8 s in 40
     assert lag_plot(c, peak=False).axes[0].get_ylabel() == "lag (log entries behind the leader)"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == CHANNELS
     labels = " ".join(t.get_text() for t in ax.texts)

@@ -249,7 +249,8 @@ def acknowledged_plot(
     ax.set_ylabel("writes acknowledged per second")
     ax.set_title(title or "Acknowledged writes", fontsize=11, loc="left")
     handles = ax.get_legend_handles_labels()[0] + handles
-    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.12 if waiting else 1.0, 1.0))
+    if waiting:  # one line alone needs no legend: its axis says what it is
+        ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.12, 1.0))
     return ax.figure
 
 

@@ -206,6 +206,7 @@ class ControlPanel(widgets.VBox):
         self.figure = Figure(figsize=figsize, dpi=dpi)
         FigureCanvasAgg(self.figure)
         self._axes: list[Axes] | None = None
+        self._widened = False  # the margins were widened for the legends
         self._controls = widgets.VBox()
         self.at: float | None = None  # the past moment shown, or None for now
         self._syncing = False
@@ -456,7 +457,31 @@ class ControlPanel(widgets.VBox):
             spec.draw(self.cluster, ax=ax, **when)
         with matplotlib.rc_context(_FAST_TEXT):  # only for this figure; the learner's own plots keep theirs
             fig.canvas.draw()
+            if not self._widened and self._widen_for_legends():  # once: then the margins fit
+                self._widened = True
+                fig.clear()
+                self._axes = None
+                return self._render()
         return _png(fig.canvas)
+
+    def _widen_for_legends(self) -> bool:
+        """Give a plot whose legend spills past its right margin (over the next plot, or off the figure)
+        the room it needs; True if a margin changed."""
+        fig = self.figure
+        assert self._axes is not None
+        renderer = fig.canvas.get_renderer()
+        changed = False
+        for i, ax in enumerate(self._axes):
+            legend = ax.get_legend()
+            if legend is None:
+                continue
+            edge = self._axes[i + 1].get_window_extent().x0 if i + 1 < len(self._axes) else fig.bbox.x1
+            over = (legend.get_window_extent(renderer).x1 - edge) / fig.dpi
+            if over > 0.01:
+                spec = self._plots[i]
+                self._plots[i] = spec._replace(right=spec.right + float(over) + 0.08)
+                changed = True
+        return changed
 
     def _make_axes(self) -> list[Axes]:
         """One axes per plot, side by side, with fixed margins (faster than a layout engine)."""

@@ -53,7 +53,7 @@ _FAULT = OKABE_ITO["vermillion"]
 _EDGE = "#333333"
 _SPACING = 1.25  # between nodes in a row, in data units (rows are 1 apart)
 _STEPS = [1, 2, 2.5, 5, 10]  # tick steps: 0, 5, 10 or 0, 20, 40 rather than 0, 8, 16
-_MIN_PEAK_STEPS = 100  # peak-lag steps are never wider than 1/100 of the time axis
+_MIN_PEAK_STEPS = 40  # peak-lag steps are never wider than 1/40 of the time axis
 _MARKED_EVENTS = ("crash", "recover", "promote", "elected", "partition", "cut", "heal")
 
 
@@ -311,7 +311,7 @@ def _mark_events(ax: Axes, cluster: Cluster, kinds: Sequence[str] = _MARKED_EVEN
             continue
         ax.axvline(ev.time, color="#BBBBBB", lw=0.9, zorder=0)
         text = ev.kind if ev.node is None else f"{ev.kind} {ev.node}"
-        span = (len(text) + 2) * 7 * 0.55 * per_point  # 7 pt text, about 0.55 em a character
+        span = (len(text) + 2) * 8 * 0.55 * per_point  # 8 pt text, about 0.55 em a character
         right = ev.time + span > x1  # no room on the right: write it to the left of the line
         start, end = (ev.time - span, ev.time) if right else (ev.time, ev.time + span)
         row = next((i for i, e in enumerate(row_end) if start > e), len(row_end))
@@ -325,11 +325,16 @@ def _mark_events(ax: Axes, cluster: Cluster, kinds: Sequence[str] = _MARKED_EVEN
             transform=trans,
             ha="right" if right else "left",
             va="top",
-            fontsize=7,
-            color="#555555",
+            fontsize=8,
+            color="#333333",
             bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85},
             zorder=1,
         )
+
+
+def _step_words(step: float) -> str:
+    """A time step in words for an axis label: ``1 s``, ``0.4 s``, ``25 ms``."""
+    return f"{step:.2g} s" if step >= 0.1 else f"{step * 1000:.2g} ms"
 
 
 def lag_plot(
@@ -390,7 +395,7 @@ def lag_plot(
         ax.set_ylim(0, max(top * 1.3, 5))
         ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True, steps=_STEPS))
         ax.set_ylabel(
-            "peak lag in each time step\n(log entries behind the leader)"
+            f"peak lag in each {_step_words(times[1] - times[0])} step\n(log entries behind the leader)"
             if peak
             else "lag (log entries behind the leader)"
         )

@@ -519,7 +519,9 @@ function render({ model, el: root }) {
     if (!v.playing) return;
     const dt = v.last ? Math.min(stamp - v.last, 100) : 0;
     v.last = stamp;
-    v.t += dt * 1e3 * model.get("speed");
+    // a new interval after an action plays at the chosen speed, or faster if it would take over 3 s
+    const speed = v.catchUp ? Math.max(model.get("speed"), (last() - v.t) / 3e6) : model.get("speed");
+    v.t += dt * 1e3 * speed;
     if (v.t >= last()) { v.t = last(); v.playing = false; v.live = v.t >= store.now; tell(v.live ? null : v.t); }
     draw();
     if (v.playing) v.frame = requestAnimationFrame(tick);
@@ -527,7 +529,8 @@ function render({ model, el: root }) {
 
   const first = () => (v.window.length === 2 ? v.window[0] * 1e6 : 0);
   const last = () => (v.window.length === 2 ? Math.min(v.window[1] * 1e6, store.now) : store.now);
-  function play(from) {
+  function play(from, catchUp = false) {
+    v.catchUp = catchUp;
     if (from !== undefined) v.t = from;
     if (v.t >= last()) v.t = first();
     v.playing = true; v.live = false; v.last = 0;
@@ -562,7 +565,7 @@ function render({ model, el: root }) {
   }
   v.step = step; v.jump = jump; v.play = play; v.pause = pause;
 
-  q(".rs-play").addEventListener("click", () => (v.playing ? pause() : play()));
+  q(".rs-play").addEventListener("click", () => (v.playing ? pause() : play()));  // at the chosen speed
   q(".rs-step").addEventListener("click", () => step(1));
   q(".rs-back").addEventListener("click", () => step(-1));
   q(".rs-now").addEventListener("click", () => { jump(store.now); tell(null); });
@@ -591,7 +594,7 @@ function render({ model, el: root }) {
   const onNew = (before, d) => {
     if (d.since < 0) { v.t = store.now; v.live = true; v.playing = false; draw(); return; }
     if (v.playing) return;  // already playing: it goes on to the new now
-    if (store.now > before) play(before); else draw();  // an action in place: Now comes with the cursor
+    if (store.now > before) play(before, true); else draw();  // an action in place: Now comes with the cursor
   };
   store.views.add(onNew);
   model.on("change:places", () => { v.places = model.get("places"); draw(); });
