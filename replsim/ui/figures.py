@@ -1,4 +1,6 @@
-"""Figures of what readers see and what commits cost (lessons 4 and 7), in the course's palette.
+"""The lessons' own figures, in the course's palette: the log a leader keeps and reads spread over
+followers (lesson 2), bytes shipped and divergent rows (lesson 3), what readers see (lesson 4), what
+commits cost (lesson 7), the real standbys' lag (lesson 8).
 
 Like ``replsim.ui.plots``: every function draws into ``ax`` (or ``axes``) when given,
 else makes a new pyplot figure, returns the figure and never calls ``plt.show()``;
@@ -8,6 +10,7 @@ colour-blind readers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,10 +18,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ..errors import ConfigError
 from ..history.anomalies import KINDS
-from .plots import LINE_COLOURS, OKABE_ITO, _mark_events
+from .style import (
+    EDGE_COLOUR,
+    FAULT_COLOUR,
+    FOLLOWER_COLOUR,
+    LEADER_COLOUR,
+    LINE_COLOURS,
+    LINE_STYLES,
+    OKABE_ITO,
+    STEPS,
+)
+from .style import mark_events as _mark_events
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
@@ -289,4 +303,173 @@ def stage_timeline(times: Mapping[str, Mapping[str, float]], ax: Axes | None = N
     return ax.figure
 
 
-__all__ = ["geo_read_plot", "policy_plot", "tradeoff_plot", "acknowledged_plot", "stage_timeline"]
+def standby_lag_plot(samples: Sequence[Any]) -> Figure:
+    """The real-PostgreSQL lab's lag samples: WAL not replayed (kB) and replay_lag (ms) per standby.
+
+    ``samples`` are ``replsim.lab.postgres.LagSample``s (``t``, and ``row`` with ``standby``,
+    ``lag_bytes``, ``replay_lag`` in seconds or None).
+    """
+    fig, (by_bytes, by_time) = plt.subplots(1, 2, figsize=(10, 3.8))
+    names = sorted({s.row.standby for s in samples})
+    for i, name in enumerate(names):
+        style = {
+            "color": LINE_COLOURS[i % len(LINE_COLOURS)],
+            "linestyle": LINE_STYLES[i % len(LINE_STYLES)],
+            "marker": "os^D"[i % 4],
+            "ms": 3,
+            "label": name,
+        }
+        mine = [s for s in samples if s.row.standby == name]
+        t = [s.t for s in mine]
+        by_bytes.plot(t, [s.row.lag_bytes / 1024 for s in mine], **style)
+        ms = [math.nan if s.row.replay_lag is None else 1000 * s.row.replay_lag for s in mine]
+        by_time.plot(t, ms, **style)
+    by_bytes.set(xlabel="time since the burst began (s)", ylabel="WAL not yet replayed (kB)")
+    by_time.set(xlabel="time since the burst began (s)", ylabel="replay_lag (ms)")
+    by_bytes.set_title("in bytes: WAL end - replay_lsn")
+    by_time.set_title("in time: replay_lag")
+    fig.suptitle("How far each standby is behind the primary during a write burst")
+    for ax in (by_bytes, by_time):
+        ax.grid(alpha=0.3)
+        ax.legend(title="standby")
+    fig.tight_layout()
+    return fig
+
+
+# --- lesson 2: the log a leader keeps, reads spread over followers --------------------
+def kept_log_plot(
+    series: dict[str, tuple[Sequence[float], Sequence[float]]],
+    away: tuple[float, float] | None = None,
+    unit: str = "entries",
+    ax: Axes | None = None,
+) -> Figure:
+    """Lines: how much log the leader keeps over time, one per set-up (label -> (times, amounts)).
+
+    ``away``: (start, end) of a follower's absence, shaded.
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 3.5), layout="constrained")
+    fig = ax.figure
+    if away is not None:
+        ax.axvspan(*away, color="#EEEEEE", hatch="//", ec="#BBBBBB", lw=0, label="a follower is away")
+    for i, (label, (t, amount)) in enumerate(series.items()):
+        ax.plot(t, amount, color=LINE_COLOURS[i], ls=LINE_STYLES[i], lw=1.8, label=label)
+    ax.set_xlabel("virtual time (s)")
+    ax.set_ylabel(f"log kept by the leader ({unit})")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title("The leader's log: what it keeps for its followers", fontsize=11, loc="left")
+    return fig
+
+
+def read_scaling_plot(rows: Sequence[Any]) -> Figure:
+    """Three panels per read-spread set-up (``replsim.clients.readers.ReadScaling`` rows): the leader's
+    busy share, read latency (median and 95th percentile) and the share of stale reads."""
+    fig, (busy, latency, stale) = plt.subplots(1, 3, figsize=(11, 3.4), layout="constrained")
+    x = np.arange(len(rows))
+    labels = [str(r.followers) for r in rows]
+    bars = busy.bar(x, [100 * r.leader_busy for r in rows], color=LEADER_COLOUR, width=0.6)
+    busy.bar_label(bars, fmt="%.0f%%", fontsize=8)
+    busy.set(ylim=(0, 105), ylabel="leader busy serving reads (%)", title="Leader's load")
+    latency.plot(x, [r.median_ms for r in rows], "o-", color=LINE_COLOURS[1], label="median")
+    latency.plot(x, [r.p95_ms for r in rows], "s--", color=LINE_COLOURS[3], label="95th percentile")
+    latency.set(ylim=(0, None), ylabel="read latency (ms)", title="Read latency")
+    latency.legend(fontsize=8)
+    bars = stale.bar(
+        x, [100 * r.stale_share for r in rows], color=FAULT_COLOUR, hatch="//", ec="white", width=0.6
+    )
+    stale.bar_label(bars, fmt="%.1f%%", fontsize=8)
+    top = max([100 * r.stale_share for r in rows] + [1.0])
+    stale.set(ylim=(0, top * 1.3), ylabel="stale reads (% of reads)", title="Stale reads: the price")
+    for ax in (busy, latency, stale):
+        ax.set_xticks(x, labels)
+        ax.set_xlabel("followers sharing the reads")
+        ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def load_plot(cluster: Cluster, ax: Axes | None = None, window: float = 1.0) -> Figure:
+    """Bars: the share of the last ``window`` seconds each node spent serving reads (the panel's view)."""
+    from ..clients.readers import busy_share
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 3.5), layout="constrained")
+    fig = ax.figure
+    names = cluster.names
+    start = max(cluster.now - window, 0.0)
+    share = [100 * busy_share(cluster.history, n, start, cluster.now) for n in names]
+    colours = [LEADER_COLOUR if n == cluster.leader else FOLLOWER_COLOUR for n in names]
+    hatches = ["" if cluster.node(n).up else "xx" for n in names]
+    bars = ax.bar(range(len(names)), share, color=colours, edgecolor=EDGE_COLOUR, linewidth=0.6)
+    for bar, hatch in zip(bars, hatches):
+        bar.set_hatch(hatch)
+    ax.bar_label(bars, fmt="%.0f%%", fontsize=8)
+    ax.set_xticks(range(len(names)), [n.replace(" ", "\n", 1) for n in names], fontsize=8)
+    ax.set_ylim(0, 110)
+    ax.set_ylabel(f"busy serving reads (% of last {window:g} s)")
+    ax.set_title("Read load per node", fontsize=11, loc="left", y=1.0)
+    return fig
+
+
+# --- lesson 3: three ways to ship a change ------------------------------------------------
+def bytes_plot(shipped: Sequence[Any], labels: Sequence[str] | None = None) -> Figure:
+    """Grouped bars, log scale: bytes each method shipped per statement (``replsim.methods.Shipped``)."""
+    fig, ax = plt.subplots(figsize=(11, 4.2), layout="constrained")
+    n = len(shipped[0].sizes)
+    labels = list(labels) if labels is not None else [f"statement {i + 1}" for i in range(n)]
+    width = 0.8 / len(shipped)
+    hatches = ("", "//", "..", "xx", "\\\\")
+    for i, s in enumerate(shipped):
+        x = np.arange(n) + (i - (len(shipped) - 1) / 2) * width
+        ax.bar(
+            x,
+            s.sizes,
+            width,
+            color=LINE_COLOURS[i],
+            hatch=hatches[i % len(hatches)],
+            edgecolor="white",
+            label=f"{s.name} ({s.total:,} bytes in all)",
+        )
+    ax.set_yscale("log")
+    top = max(max(s.sizes) for s in shipped)
+    ax.set_ylim(10, top * 60)  # room for the legend above the bars
+    ax.set_xticks(np.arange(n), labels, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("bytes shipped to each follower")
+    ax.grid(axis="y", alpha=0.3, which="major")
+    ax.legend(fontsize=8, loc="upper center", ncol=3)
+    ax.set_title("The same statements, shipped three ways", fontsize=11, loc="left")
+    return fig
+
+
+def divergence_plot(cluster: Cluster, ax: Axes | None = None) -> Figure:
+    """Bars: rows of each follower's database that differ from the leader's (the lesson 3 panel's view)."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 3.5), layout="constrained")
+    fig = ax.figure
+    lead = cluster.leader
+    others = [n for n in cluster.names if n != lead]
+    counts = [len(cluster.divergence([lead, n])) for n in others]
+    bars = ax.bar(range(len(others)), counts, color=FAULT_COLOUR, hatch="//", edgecolor="white")
+    ax.bar_label(bars, fontsize=8)
+    ax.set_xticks(range(len(others)), others, fontsize=8)
+    ax.set_ylim(0, max([*counts, 4]) * 1.25)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, steps=STEPS))
+    ax.set_ylabel(f"rows that differ from {lead}")
+    ax.set_title("Divergent rows", fontsize=11, loc="left", y=1.0)
+    return fig
+
+
+__all__ = [
+    "kept_log_plot",
+    "read_scaling_plot",
+    "load_plot",
+    "bytes_plot",
+    "divergence_plot",
+    "geo_read_plot",
+    "policy_plot",
+    "tradeoff_plot",
+    "acknowledged_plot",
+    "stage_timeline",
+    "standby_lag_plot",
+]
