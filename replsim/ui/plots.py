@@ -373,7 +373,9 @@ def availability_plot(
 ) -> Figure:
     """Bar chart: the share of write attempts acknowledged in each time bin (to now, or ``until``).
 
-    The rest were refused, or never answered (still waiting, or outcome unknown).
+    Acknowledged writes the leader of the moment no longer holds (lost at a failover) are drawn
+    apart, hatched: acknowledged, then lost. The rest were refused, or never answered (still
+    waiting, or outcome unknown).
     """
     if isinstance(bin_seconds, bool) or not isinstance(bin_seconds, (int, float)) or not bin_seconds > 0:
         raise ConfigError(f"bin_seconds must be > 0, got {bin_seconds!r}")
@@ -385,8 +387,27 @@ def availability_plot(
     tried = ~np.isnan(share)
     ok = np.where(tried, share, 0.0) * 100
     refused = np.where(tried, 100 - ok, 0.0)
+
+    def per_bin(times: list[float]) -> np.ndarray:
+        bins = np.minimum((np.asarray(times, dtype=float) // bin_seconds).astype(int), len(starts) - 1)
+        return np.bincount(bins, minlength=len(starts))
+
+    attempts = per_bin([o.invoke for o in cluster.history.writes() if o.invoke <= end])
+    lost = 100 * per_bin([o.invoke for o in cluster.lost_writes(at=end)]) / np.maximum(attempts, 1)
+    kept = ok - lost
     common = {"width": bin_seconds, "align": "edge", "linewidth": 0.5}
-    ax.bar(starts, ok, color=OKABE_ITO["blue"], edgecolor="white", label="acknowledged", **common)
+    ax.bar(starts, kept, color=OKABE_ITO["blue"], edgecolor="white", label="acknowledged", **common)
+    if lost.any():
+        ax.bar(
+            starts,
+            lost,
+            bottom=kept,
+            color=OKABE_ITO["orange"],
+            edgecolor="white",
+            hatch="xx",
+            label="acknowledged, then lost",
+            **common,
+        )
     ax.bar(
         starts,
         refused,
