@@ -367,9 +367,9 @@ def read_scaling_plot(rows: Sequence[Any]) -> Figure:
     """Three panels per read-spread set-up (``replsim.clients.readers.ReadScaling`` rows): the leader's
     busy share, read latency (median and 95th percentile) and the share of stale reads."""
     fig, (busy, latency, stale) = plt.subplots(1, 3, figsize=(11, 3.4), layout="constrained")
-    x = np.arange(len(rows))
+    x = np.array([r.followers for r in rows], dtype=float)  # to scale: 0, 1, 2, 4 are not evenly spaced
     labels = [str(r.followers) for r in rows]
-    bars = busy.bar(x, [100 * r.leader_busy for r in rows], color=LEADER_COLOUR, width=0.6)
+    bars = busy.bar(x, [100 * r.leader_busy for r in rows], color=LEADER_COLOUR, width=0.5)
     busy.bar_label(bars, fmt="%.0f%%", fontsize=8)
     busy.set(ylim=(0, 105), ylabel="leader busy serving reads (%)", title="Leader's load")
     latency.plot(x, [r.median_ms for r in rows], "o-", color=LINE_COLOURS[1], label="median")
@@ -377,7 +377,7 @@ def read_scaling_plot(rows: Sequence[Any]) -> Figure:
     latency.set(ylim=(0, None), ylabel="read latency (ms)", title="Read latency")
     latency.legend(fontsize=8)
     bars = stale.bar(
-        x, [100 * r.stale_share for r in rows], color=FAULT_COLOUR, hatch="//", ec="white", width=0.6
+        x, [100 * r.stale_share for r in rows], color=FAULT_COLOUR, hatch="//", ec="white", width=0.5
     )
     stale.bar_label(bars, fmt="%.1f%%", fontsize=8)
     top = max([100 * r.stale_share for r in rows] + [1.0])
@@ -405,6 +405,9 @@ def load_plot(cluster: Cluster, ax: Axes | None = None, window: float = 1.0) -> 
     for bar, hatch in zip(bars, hatches):
         bar.set_hatch(hatch)
     ax.bar_label(bars, fmt="%.0f%%", fontsize=8)
+    if not any(share):  # say why the chart is empty, and what fills it
+        ax.text(0.5, 0.55, "no reads yet:\nclick Spread reads, then Advance", transform=ax.transAxes,
+                ha="center", va="center", fontsize=9, color="#333333")  # fmt: skip
     ax.set_xticks(range(len(names)), [n.replace(" ", "\n", 1) for n in names], fontsize=8)
     ax.set_ylim(0, 110)
     ax.set_ylabel(f"busy serving reads (% of last {window:g} s)")
@@ -414,31 +417,38 @@ def load_plot(cluster: Cluster, ax: Axes | None = None, window: float = 1.0) -> 
 
 # --- lesson 3: three ways to ship a change ------------------------------------------------
 def bytes_plot(shipped: Sequence[Any], labels: Sequence[str] | None = None) -> Figure:
-    """Grouped bars, log scale: bytes each method shipped per statement (``replsim.methods.Shipped``)."""
-    fig, ax = plt.subplots(figsize=(11, 4.2), layout="constrained")
+    """The cost and the result of each way of shipping the same statements (``replsim.methods.Shipped``):
+    on the left, bytes shipped per statement (one row per statement, a bar per method, log scale);
+    on the right, each method's total bytes and the rows that differ from the leader's afterwards."""
     n = len(shipped[0].sizes)
     labels = list(labels) if labels is not None else [f"statement {i + 1}" for i in range(n)]
-    width = 0.8 / len(shipped)
+    fig, (ax, result) = plt.subplots(
+        1, 2, figsize=(11, 0.42 * n + 1.6), layout="constrained", width_ratios=(2.3, 1)
+    )
+    height = 0.8 / len(shipped)
     hatches = ("", "//", "..", "xx", "\\\\")
     for i, s in enumerate(shipped):
-        x = np.arange(n) + (i - (len(shipped) - 1) / 2) * width
-        ax.bar(
-            x,
-            s.sizes,
-            width,
-            color=LINE_COLOURS[i],
-            hatch=hatches[i % len(hatches)],
-            edgecolor="white",
-            label=f"{s.name} ({s.total:,} bytes in all)",
-        )
-    ax.set_yscale("log")
-    top = max(max(s.sizes) for s in shipped)
-    ax.set_ylim(10, top * 60)  # room for the legend above the bars
-    ax.set_xticks(np.arange(n), labels, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("bytes shipped to each follower")
-    ax.grid(axis="y", alpha=0.3, which="major")
-    ax.legend(fontsize=8, loc="upper center", ncol=3)
-    ax.set_title("The same statements, shipped three ways", fontsize=11, loc="left")
+        y = np.arange(n) + (i - (len(shipped) - 1) / 2) * height
+        ax.barh(y, s.sizes, height, color=LINE_COLOURS[i], hatch=hatches[i % len(hatches)], edgecolor="white",
+                label=s.name)  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_yticks(np.arange(n), labels, fontsize=9)
+    ax.invert_yaxis()  # the day's first statement on top
+    ax.set_xlabel("bytes shipped to each follower, per statement (log scale)")
+    ax.grid(axis="x", alpha=0.3, which="major")
+    ax.legend(fontsize=8, loc="lower right", title="method", title_fontsize=8)
+    ax.set_title(f"The same {n} statements, shipped {len(shipped)} ways", fontsize=11, loc="left")
+    names = [s.name for s in shipped]
+    y = np.arange(len(shipped))
+    rows = [s.divergent_rows for s in shipped]
+    bars = result.barh(y, rows, 0.6, color=FAULT_COLOUR, hatch="//", edgecolor="white")
+    result.bar_label(bars, [f"{r} rows differ; {s.total:,} bytes in all" for r, s in zip(rows, shipped)],
+                     fontsize=8, padding=3)  # fmt: skip
+    result.set_yticks(y, names, fontsize=9)
+    result.invert_yaxis()
+    result.set_xlim(0, max([*rows, 1]) * 3.2)  # room for the labels
+    result.set_xlabel("rows that differ from the leader's")
+    result.set_title("The result: divergent rows", fontsize=11, loc="left")
     return fig
 
 
