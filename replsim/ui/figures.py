@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ..sweep import Failover
 
 HATCHES = ("", "///", "xx", "..", "\\\\\\", "++")
+_LABEL_BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85}
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
@@ -159,8 +160,11 @@ def tradeoff_plot(runs: Iterable[Failover], axes: Sequence[Axes] | None = None) 
     left.set_xticks(np.arange(1, len(modes) + 1), short)
     for i, patch in enumerate(box["boxes"]):
         patch.set(facecolor=LINE_COLOURS[i % len(LINE_COLOURS)], hatch=HATCHES[i % len(HATCHES)], alpha=0.85)
-    for med in box["medians"]:
+    for xi, (med, values) in enumerate(zip(box["medians"], lat), 1):
         med.set(color="black", linewidth=1.6)
+        m = float(np.median(values))  # a narrow box is a line: its value said in words
+        left.annotate(f"{m:.3g} ms", (xi, m), xytext=(0, 6), textcoords="offset points", ha="center",
+                      fontsize=7, bbox=_LABEL_BOX)  # fmt: skip
     left.set_yscale("log")
     left.set_ylabel("write latency seen by the client (ms)\nbox: middle half; whiskers: 1% to 99%")
     left.set_title("Cost: latency of every write", fontsize=11, loc="left")
@@ -191,17 +195,42 @@ def tradeoff_plot(runs: Iterable[Failover], axes: Sequence[Axes] | None = None) 
         n = len(by_mode[m])
         losing = sum(r.lost > 0 for r in by_mode[m])
         right.text(
-            xi, bottom[xi] + 0.5, f"{int(bottom[xi])}\n{losing}/{n}", ha="center", va="bottom", fontsize=7
+            xi,
+            bottom[xi] * 1.15 + 0.3,
+            f"{int(bottom[xi])}\n{losing}/{n}",
+            ha="center",
+            va="bottom",
+            fontsize=7,
         )
     right.set_xticks(x, short)
     right.tick_params(axis="x", labelsize=7)
-    right.set_ylim(0, max(bottom.max(), 1) * 1.3)
-    right.set_ylabel("acknowledged writes lost, all failovers\n(on top: total, failovers losing any)")
+    right.set_yscale(
+        "symlog", linthresh=10
+    )  # linear to 10, then logarithmic: 2 lost stays visible beside 1,400
+    right.set_ylim(0, max(bottom.max(), 1) * 6)
+    right.set_ylabel("acknowledged writes lost, all failovers\n(on top: total, failovers losing any)\n"
+                     "linear to 10, logarithmic above")  # fmt: skip
     right.set_title("Risk: writes lost at failover", fontsize=11, loc="left")
     right.legend(fontsize=8, loc="upper right", title="before the crash", title_fontsize=8)
     right.grid(True, axis="y", color="#E5E5E5", lw=0.8)
     right.set_axisbelow(True)
     return left.figure
+
+
+def same_scales(axes: Sequence[Axes]) -> None:
+    """Give plots side by side (or stacked) one scale: each y-axis, and each twin y-axis, the largest range
+    among them, so that 4 waiting writes never look as big as 250."""
+    axes = list(axes)
+    if not axes:
+        return
+    top = max(ax.get_ylim()[1] for ax in axes)
+    for ax in axes:
+        ax.set_ylim(0, top)
+    twins = [t for ax in axes for t in ax.figure.axes if t is not ax and t.bbox.bounds == ax.bbox.bounds]
+    if twins:
+        high = max(t.get_ylim()[1] for t in twins)
+        for t in twins:
+            t.set_ylim(0, high)
 
 
 def acknowledged_plot(
@@ -480,6 +509,7 @@ __all__ = [
     "policy_plot",
     "tradeoff_plot",
     "acknowledged_plot",
+    "same_scales",
     "stage_timeline",
     "standby_lag_plot",
 ]
