@@ -499,14 +499,14 @@ class LessonPage:
         assert "Error displaying widget" not in content, f"{when}, a widget failed to render"
 
     def panels(self, cell: int):
-        """The widget outputs of cell ``cell`` that hold buttons (waits for its widgets to render)."""
+        """The widget outputs of cell ``cell`` that hold buttons or a live view (waits for them to render)."""
         outputs = self.cells.nth(cell).locator(".jp-OutputArea-output")
-        widgets = outputs.filter(has=self.page.locator(".jupyter-widgets"))
+        widgets = outputs.filter(has=self.page.locator(".jupyter-widgets, .rs-view"))
         try:
             widgets.first.wait_for(state="attached", timeout=CLICK_MS)
         except Exception:
             raise AssertionError(f"cell {cell} showed a widget when stored, but shows none now") from None
-        return [w for w in widgets.all() if w.locator("button.widget-button").count()]
+        return [w for w in widgets.all() if w.locator("button.widget-button, .rs-view").count()]
 
     def click_panel(self, panel, checks: dict[str, Expect], report: LessonReport) -> None:
         """Click every button of ``panel`` in order; each must change its message line, without error."""
@@ -770,6 +770,32 @@ def drive_view(lp: LessonPage, panel, report: LessonReport) -> None:
     report.view.append(f"panel {fit['panel']} px of {fit['room']}")
 
 
+def drive_lone_view(lp: LessonPage, panel, report: LessonReport) -> None:
+    """A view shown on its own (lesson 6's message timeline): it plays, steps, and draws its arrows,
+    a message stopped by the partition dashed to a cross; its Cluster button shows the nodes."""
+    view = panel.locator(".rs-view")
+    button = lambda name: view.get_by_role("button", name=name, exact=True)  # noqa: E731
+    state = _wait_view(lp, panel, "v => v.store.messages.length > 0 && !v.playing", "the view's data")
+    arrows = panel.evaluate("e => e.querySelectorAll('.rs-arrow').length")
+    lost = panel.evaluate("e => e.querySelectorAll('.rs-arrow.rs-dropped[data-fate=partitioned]').length")
+    if state["clock"]:  # the moment shown
+        view.locator(".rs-svg").press("Home")
+        start = _wait_view(lp, panel, "v => !v.playing", "Home")
+        button("step to the next event").click()
+        _wait_view(lp, panel, f"v => v.t > {start['t']}", "a step")
+        button("play").click()
+        _wait_view(lp, panel, f"v => v.draws > {start['draws'] + 4}", "playing")
+        button("show now").click()
+    mode = view.locator(".rs-mode")
+    if "Cluster" in mode.inner_text():  # a timeline (lesson 6's, over the moments of a partition)
+        assert arrows > 0 and lost > 0, f"{arrows} arrows drawn, {lost} of them stopped by the partition"
+        mode.click()
+        _wait_view(lp, panel, "v => v.mode === 'cluster'", "the cluster picture")
+        assert panel.evaluate("e => e.querySelectorAll('.rs-node').length") > 0, "no node drawn"
+        mode.click()
+    report.view.append(f"a view alone: {arrows} arrows, {lost} stopped by the partition")
+
+
 def _click_and_wait(lp: LessonPage, panel, name: str) -> None:
     """Click a panel button; wait for its message line to change and the kernel to be idle."""
     before = panel.locator("[role=status], [role=alert]").first.inner_text()
@@ -829,10 +855,13 @@ def run_lesson(lab: Lab, lesson: Lesson) -> LessonReport:
                 f"design, and then say why in WIDGETS_WITHOUT_BUTTONS"
             )
             for panel in found:
+                if not panel.locator("button.widget-button").count():  # a view on its own, no panel
+                    drive_lone_view(lp, panel, report)
+                    continue
                 lp.click_panel(panel, checks, report)
                 if panel.locator(".rs-view").count():
                     drive_view(lp, panel, report)
-            panels += found
+            panels += [p for p in found if p.locator("button.widget-button").count()]
         report.timings["ran and clicked"] = time.monotonic() - t0
         if not lesson.widgets:  # nothing stored: nothing to click, and the page must agree
             buttons = lp.page.locator(".jp-Notebook button.widget-button").all_inner_texts()

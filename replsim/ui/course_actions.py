@@ -185,8 +185,9 @@ COMMIT_MODES = {**MODES, "FIRST 1 (standby-1) alone": lambda: First(1, ["standby
 
 
 def commit_world(seed: int = 7) -> Cluster:
-    """Lesson 7's panel cluster: the sweep's primary and three standbys (``replsim.sweep.scenario``)."""
-    return scenario(seed)
+    """Lesson 7's panel cluster: the sweep's primary and three standbys (``replsim.sweep.scenario``), with
+    a message journal for the live view."""
+    return scenario(seed, keep_messages=10_000)
 
 
 ACK_PLOT = PlotSpec(partial(acknowledged_plot, waiting=False, bin_seconds=0.5), 1.25, 0.75, 1.6)

@@ -550,7 +550,7 @@ function render({ model, el: root }) {
   function jump(t) {
     v.playing = false;
     cancelAnimationFrame(v.frame);
-    v.t = Math.min(Math.max(t, 0), store.now);
+    v.t = Math.min(Math.max(t, first()), last());
     v.live = v.t >= store.now;
     draw();
   }
@@ -568,7 +568,7 @@ function render({ model, el: root }) {
   q(".rs-play").addEventListener("click", () => (v.playing ? pause() : play()));  // at the chosen speed
   q(".rs-step").addEventListener("click", () => step(1));
   q(".rs-back").addEventListener("click", () => step(-1));
-  q(".rs-now").addEventListener("click", () => { jump(store.now); tell(null); });
+  q(".rs-now").addEventListener("click", () => { jump(last()); tell(v.live ? null : v.t); });
   q(".rs-mode").addEventListener("click", () => { v.mode = v.mode === "timeline" ? "cluster" : "timeline"; draw(); });
   scrub.addEventListener("input", () => jump(Number(scrub.value)));
   scrub.addEventListener("change", () => tell(v.t));
@@ -580,7 +580,7 @@ function render({ model, el: root }) {
   root.addEventListener("keydown", (e) => {
     if (e.target.tagName === "INPUT" || e.target.tagName === "SELECT") return;
     const keys = { " ": () => (v.playing ? pause() : play()), ArrowRight: () => step(1), ArrowLeft: () => step(-1),
-                   Home: () => { jump(0); tell(0); }, End: () => { jump(store.now); tell(null); },
+                   Home: () => { jump(first()); tell(v.t); }, End: () => { jump(last()); tell(v.live ? null : v.t); },
                    "+": () => bump(1), "-": () => bump(-1) };
     if (keys[e.key]) { keys[e.key](); e.preventDefault(); }
   });
