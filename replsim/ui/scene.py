@@ -247,11 +247,12 @@ class Recorder:
         kinds = {k: i for i, k in enumerate(KINDS)}
         fates = {f: i for i, f in enumerate(FATES)}
         out, last = [], 0
-        for m in sorted(msgs, key=lambda m: m.sent):
-            arrives, sent = _us(m.arrives), _us(m.sent)
-            if arrives <= since or m.src not in ends or m.dst not in ends:
+        after = -math.inf if since < 0 else (since + 0.5) / US  # compare in seconds first: most are old
+        for m in msgs:  # the journal is in the order of sending
+            if m.arrives <= after or m.src not in ends or m.dst not in ends:
                 continue
-            if self.window and not self.window[0] <= sent <= self.window[1]:
+            arrives, sent = _us(m.arrives), _us(m.sent)
+            if arrives <= since or (self.window and not self.window[0] <= sent <= self.window[1]):
                 continue
             row = [sent - last, arrives - sent, ends[m.src], ends[m.dst], kinds[kind_of(m)], fates[m.fate]]
             label = label_of(m)
