@@ -460,7 +460,8 @@ function render({ model, el: root }) {
       <button class="rs-play" aria-label="play">▶ Play</button>
       <button class="rs-back" aria-label="step back to the previous event" title="previous event (←)">◀ Back</button>
       <button class="rs-step" aria-label="step to the next event" title="next event (→)">Step ▶</button>
-      <input class="rs-scrub" type="range" min="0" max="0" step="1" value="0" aria-label="look back: the moment shown">
+      <label class="rs-look">look back <input class="rs-scrub" type="range" min="0" max="0" step="1" value="0"
+        aria-label="look back: the moment shown"></label>
       <span class="rs-clock" aria-live="off">t = 0.000 s</span>
       <label>speed <select class="rs-speed" aria-label="speed in virtual seconds per real second"></select></label>
       <button class="rs-now" aria-label="show now">Now</button>
