@@ -391,3 +391,37 @@ def test_an_action_name_is_registered_once():
             pass
 
     assert ACTIONS["crash"].__name__ == "_build_crash"
+
+
+def test_refusals_say_what_to_click_not_what_to_call(panel):
+    panel.inputs["node"].value = "Channel B"
+    panel.buttons["crash"].click()
+    panel.buttons["crash"].click()
+    assert "Recover Channel B to bring it back" in shown(panel.message)
+    assert "recover(" in panel.last_error  # the simulator's own words stay, for Python users
+    p = ControlPanel(anchor(), actions=("partition", "heal"))
+    p.buttons["partition"].click()
+    p.buttons["partition"].click()
+    assert "click Heal first" in shown(p.message) and "heal()" not in shown(p.message)
+
+
+def test_counts_and_times_read_well():
+    from replsim.ui.words import plural, seconds
+
+    assert [plural(n, "entry", "entries") for n in (0, 1, 2)] == ["0 entries", "1 entry", "2 entries"]
+    assert [seconds(t) for t in (0.0, 3.0, 0.15, 0.005, 12.25)] == [
+        "0.0 s",
+        "3.0 s",
+        "0.15 s",
+        "0.005 s",
+        "12.25 s",
+    ]
+    c = anchor()
+    c.start_writes(rate=5, keys=["headline"])
+    p = ControlPanel(c)
+    p.inputs["node"].value = "Channel C"
+    p.buttons["crash"].click()
+    p.inputs["seconds"].value = 0.1  # one write, at t = 0
+    p.buttons["advance"].click()
+    p.buttons["recover"].click()
+    assert "1 entry behind; it asks its leader for it" in shown(p.message)

@@ -396,28 +396,15 @@ def availability_plot(
     lost = 100 * per_bin([o.invoke for o in cluster.lost_writes(at=end)]) / np.maximum(attempts, 1)
     kept = ok - lost
     common = {"width": bin_seconds, "align": "edge", "linewidth": 0.5}
-    ax.bar(starts, kept, color=OKABE_ITO["blue"], edgecolor="white", label="acknowledged", **common)
-    if lost.any():
-        ax.bar(
-            starts,
-            lost,
-            bottom=kept,
-            color=OKABE_ITO["orange"],
-            edgecolor="white",
-            hatch="xx",
-            label="acknowledged, then lost",
-            **common,
-        )
-    ax.bar(
-        starts,
-        refused,
-        bottom=ok,
-        color=OKABE_ITO["vermillion"],
-        edgecolor="white",
-        hatch="///",
-        label="refused or unanswered",
-        **common,
-    )
+    layers = [  # (share, drawn on top of, colour, hatch, what)
+        (kept, 0.0, "blue", None, "acknowledged"),
+        (lost, kept, "orange", "xx", "acknowledged, then lost"),
+        (refused, ok, "vermillion", "///", "refused or unanswered"),
+    ]
+    for share, bottom, colour, hatch, what in layers:
+        if share.any() or what != "acknowledged, then lost":  # no lost writes: no key for them either
+            ax.bar(starts, share, bottom=bottom, color=OKABE_ITO[colour], edgecolor="white", hatch=hatch,
+                   label=what, **common)  # fmt: skip
     ax.set_xlim(0.0, max(end, bin_seconds))
     mark_events(ax, cluster)
     ax.set_ylim(0, 135)  # room above the bars for the event labels
