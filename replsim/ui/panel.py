@@ -207,6 +207,7 @@ class ControlPanel(widgets.VBox):
         FigureCanvasAgg(self.figure)
         self._axes: list[Axes] | None = None
         self._widened = False  # the margins were widened for the legends
+        self._moved = True  # something may have happened since the view's last update
         self._controls = widgets.VBox()
         self.at: float | None = None  # the past moment shown, or None for now
         self._syncing = False
@@ -396,7 +397,8 @@ class ControlPanel(widgets.VBox):
             if self.view is not None:
                 if self.at is None:
                     self.view.cursor = -1.0
-                self.view.update()
+                if self._moved:
+                    self.view.update()
             if slider is None:
                 return
             now = round(self.cluster.now, 1)
@@ -418,6 +420,7 @@ class ControlPanel(widgets.VBox):
         )
         if not looking:
             self.at = None
+        self._moved = not looking  # looking back: nothing new for the view to send
         try:
             text, kind, ok = handler() or "Done.", "ok", True
             self.last_error = None
@@ -428,6 +431,7 @@ class ControlPanel(widgets.VBox):
             self.last_error = f"{type(exc).__name__}: {exc}"
             text, kind, ok = f"Unexpected error: {self.last_error}", "error", False
         self.refresh()
+        self._moved = True
         if self.last_error is None or not ok:  # refresh() reports its own failure in the message line
             self._show(text, kind=kind)
         return ok

@@ -156,10 +156,12 @@ def layout(cluster: Cluster) -> dict[str, Any]:
         if geo and cl["near"] in pos:  # a city's users: above their city
             x, y = pos[cl["near"]]
             place = (round(x + 0.05 * (k - 1), 4), round(y - 0.27, 4))
-        elif cl["near"] in pos:  # beside its node, on the side away from the middle, then below
+        elif cl["near"] in pos:  # beside its node, on the side away from the middle, then on the other
             x, y = pos[cl["near"]]
-            side = 1 if x >= 0.5 else -1
-            place = (round(x + side * 0.16, 4), round(min(y + 0.16 * (k - 1), 0.97), 4))
+            side = (1 if x >= 0.5 else -1) * (1 if k % 2 else -1)
+            if not 0.08 <= x + side * 0.16 <= 0.92:
+                side = -side
+            place = (round(x + side * 0.16, 4), round(min(y + 0.16 * ((k - 1) // 2), 0.97), 4))
         else:  # a client on the network, next to no node: along the left edge
             place = (0.04, round(0.15 + 0.18 * (k - 1), 4))
         clients.append({**cl, "x": place[0], "y": place[1]})

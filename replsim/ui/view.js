@@ -511,9 +511,15 @@ function render({ model, el: root }) {
   }
   v.draw = draw;
 
-  function tell(t) {  // the kernel shows this moment in the status table (or now, with -1)
-    const value = t === null || t >= store.now ? -1 : t / 1e6;
-    if (model.get("cursor") !== value) { model.set("cursor", value); model.save_changes(); }
+  // the kernel shows this moment in the status table (or now, with null); told once the learner stops
+  // stepping or scrubbing for a moment, so that a run of steps costs the kernel one redraw
+  let told = null;
+  function tell(t) {
+    clearTimeout(told);
+    told = setTimeout(() => {
+      const value = t === null || t >= store.now ? -1 : t / 1e6;
+      if (model.get("cursor") !== value) { model.set("cursor", value); model.save_changes(); }
+    }, 150);
   }
 
   function tick(stamp) {
