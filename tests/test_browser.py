@@ -723,8 +723,8 @@ def drive_view(lp: LessonPage, panel, report: LessonReport) -> None:
     _wait_view(lp, panel, "v => !v.playing && v.t === v.store.now", "Now")
     speed = view.locator(".rs-speed")
     usual = speed.input_value()
-    speed.select_option("0.01")  # slowly: a message takes seconds to cross
-    _wait_view(lp, panel, "v => v.model.get('speed') === 0.01", "the slow speed")
+    speed.select_option("0.001")  # the slowest: a message of 0.5 ms takes half a second to cross
+    _wait_view(lp, panel, "v => v.model.get('speed') === 0.001", "the slowest speed")
     # from t = 0, step from event to event until messages are drawn on their way
     view.locator(".rs-svg").press("Home")
     state = _wait_view(lp, panel, "v => v.t === 0", "Home to go to t = 0")
@@ -737,7 +737,7 @@ def drive_view(lp: LessonPage, panel, report: LessonReport) -> None:
     assert state["clock"] != "t = 0.000 s", state
     # play a little, then pause: the messages moved, and the status shows the moment paused at
     button("play").click()
-    _wait_view(lp, panel, f"v => v.playing && v.draws > {state['draws'] + 3}", "playing to draw frames")
+    _wait_view(lp, panel, f"v => v.playing && v.draws > {state['draws'] + 2}", "playing to draw frames")
     button("pause").click()
     paused = _wait_view(lp, panel, "v => !v.playing", "the pause")
     assert state["t"] < paused["t"] < paused["now"], f"not paused part-way: {paused}"
