@@ -872,7 +872,7 @@ def run_lesson(lab: Lab, lesson: Lesson) -> LessonReport:
         assert not missing, f"no button {missing} in {lesson.stem}'s panels (CHECKS names them)"
         lp.assert_no_errors("at the end")
         first = panels[0] if panels else lp.cells.first
-        first.evaluate("e => e.closest('.jp-Cell').scrollIntoView({block: 'start'})")
+        first.evaluate("e => e.scrollIntoView({block: 'start'})")  # the whole panel, as a learner sees it
         if panels and panels[0].locator(".rs-view").count():
             _wait_view(lp, panels[0], "v => !v.playing && v.t === v.store.now", "the view to show now")
         lp.page.screenshot(path=str(shot))
