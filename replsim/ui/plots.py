@@ -300,15 +300,20 @@ def lag_plot(
     samples: int = 400,
     peak: bool = True,
     until: float | None = None,
+    *,
+    spans: Sequence[tuple[float, float, str]] = (),
+    legend: bool = True,
 ) -> Figure:
     """Plot each follower's lag behind the leader of the moment, from t = 0 to now (or ``until``).
 
     The time axis is cut into ``samples - 1`` equal steps. In ``unit="entries"``
     with ``peak=True`` each step shows the most entries the node was behind during
     it, so brief lags are never missed or aliased; fewer, wider steps (two typical
-    gaps between writes, but at least 100 steps) keep a steady stream of writes
+    gaps between writes, but at least 40 steps) keep a steady stream of writes
     from drawing a comb of 0/1 spikes. With ``peak=False``, or in ``unit="seconds"``,
-    each step shows the lag at its start.
+    each step shows the lag at its start. ``spans``: stretches of time to shade and name, such
+    as ``(3, 4, "burst")``, for what the record does not hold as an event. ``legend=False``: no
+    key (a second plot beside one that has it). A line at 0 stays visible on the axis.
     """
     if unit not in ("entries", "seconds"):
         raise ConfigError(f"unit must be 'entries' or 'seconds', got {unit!r}")
@@ -342,7 +347,13 @@ def lag_plot(
             linestyle=LINE_STYLES[i % len(LINE_STYLES)],
             linewidth=1.8,
             label=n,
+            clip_on=False,  # a node never behind draws on the axis, not under it
+            zorder=3,
         )
+    for start, stop, what in spans:
+        ax.axvspan(start, stop, facecolor="#EEEEEE", edgecolor="#BBBBBB", hatch="..", lw=0, zorder=0)
+        ax.text((start + stop) / 2, 0.5, what, transform=ax.get_xaxis_transform(), ha="center", va="center",
+                rotation=90, fontsize=8, color="#333333")  # fmt: skip
     ax.set_xlim(0.0, end if end > 0 else 1.0)  # the axis grows with the experiment, 50 ms steps too
     ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=STEPS))
     mark_events(ax, cluster)
@@ -362,7 +373,7 @@ def lag_plot(
     ax.set_title("Follower lag over time", fontsize=11, loc="left", y=1.0)
     ax.grid(True, axis="y", color="#E5E5E5", lw=0.8)
     ax.set_axisbelow(True)
-    if names:
+    if names and legend:
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="node", title_fontsize=8)
     return fig
 
