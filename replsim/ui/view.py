@@ -1,5 +1,5 @@
-"""The live cluster view: an anywidget whose ES module (``view.js``, shipped beside this file) draws the
-cluster as SVG in the browser, from data the kernel sends (``replsim.ui.scene``).
+"""The live cluster view: an anywidget whose ES module (``view_data.js`` then ``view.js``, shipped beside
+this file) draws the cluster as SVG in the browser, from data the kernel sends (``replsim.ui.scene``).
 
 Nodes with role, health and epoch; clients joined to their node; links, with a partition or a cut
 drawn broken; messages moving along their links, marked by kind and fate; each node's log. Play,
@@ -61,7 +61,7 @@ class ClusterView(anywidget.AnyWidget):
     ones are passed on to ``on_cursor(moment or None for now)`` and ``on_select(node)``.
     """
 
-    _esm = HERE / "view.js"
+    _esm = (HERE / "view_data.js").read_text() + "\n" + (HERE / "view.js").read_text()  # one module
     _css = HERE / "view.css"
     places = traitlets.Dict().tag(sync=True)
     delta = traitlets.Dict().tag(sync=True)
