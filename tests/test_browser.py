@@ -680,7 +680,7 @@ STATE_JS = f"""e => {{ const v = {VIEW}, r = e.querySelector('.rs-view');
     return {{t: v.t, now: v.store.now, playing: v.playing, draws: v.draws,
              clock: r.querySelector('.rs-clock').textContent, drawn: msgs.length,
              moving: msgs.filter(m => !m.classList.contains('rs-dropped'))
-                         .map(m => [m.dataset.id, m.dataset.x, m.dataset.y]),
+                         .map(m => [m.dataset.id, ...m.getAttribute('transform').match(/[-0-9.]+/g)]),
              dropped: msgs.filter(m => m.classList.contains('rs-dropped'))
                           .map(m => [m.dataset.fate, m.textContent])}}; }}"""
 FIT_JS = """e => { const box = e.getBoundingClientRect();

@@ -347,8 +347,6 @@ def lag_plot(
             linestyle=LINE_STYLES[i % len(LINE_STYLES)],
             linewidth=1.8,
             label=n,
-            clip_on=False,  # a node never behind draws on the axis, not under it
-            zorder=3,
         )
     for start, stop, what in spans:
         ax.axvspan(start, stop, facecolor="#EEEEEE", edgecolor="#BBBBBB", hatch="..", lw=0, zorder=0)
@@ -358,7 +356,8 @@ def lag_plot(
     ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=STEPS))
     mark_events(ax, cluster)
     if unit == "entries":
-        ax.set_ylim(0, max(top * 1.3, 5))
+        high = max(top * 1.3, 5)
+        ax.set_ylim(-0.025 * high, high)  # a node never behind draws just above the axis, not under it
         ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True, steps=STEPS))
         ax.set_ylabel(
             f"peak lag in each {_step_words(times[1] - times[0])} step\n(log entries behind the leader)"
@@ -366,7 +365,8 @@ def lag_plot(
             else "lag (log entries behind the leader)"
         )
     else:
-        ax.set_ylim(0, max(top * 1.3, 1.0))
+        high = max(top * 1.3, 1.0)
+        ax.set_ylim(-0.025 * high, high)
         ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=STEPS))
         ax.set_ylabel("lag (seconds behind the leader)")
     ax.set_xlabel("virtual time (s)")

@@ -208,7 +208,7 @@ function drawMessages(v, s) {
       item.glyph.setAttribute("stroke-width", shape === "cross" ? 2.2 : 1.2);
       g.dataset.kind = kind;
     });
-    setIf(item, "at", x + "," + y, (xy) => { g.setAttribute("transform", `translate(${xy})`); g.dataset.x = x; g.dataset.y = y; });
+    setIf(item, "at", x + "," + y, (xy) => g.setAttribute("transform", `translate(${xy})`));
     setIf(item, "id", id, () => { g.dataset.id = id; g.dataset.fate = places.fates[m[5]]; });
     setIf(item, "stopped", stopped, () => {
       g.setAttribute("class", stopped ? "rs-msg rs-dropped" : "rs-msg");
@@ -219,7 +219,13 @@ function drawMessages(v, s) {
     setIf(item, "word", stopped ? places.fates[m[5]] : labels ? m[6] : "", (w) => { item.text.textContent = w; });
     setIf(item, "shown", true, () => { g.style.display = ""; });
   }
-  for (let k = used; k < pool.length; k++) setIf(pool[k], "shown", false, () => { pool[k].g.style.display = "none"; });
+  for (let k = used; k < pool.length; k++) {  // the rest of the pool: hidden, and no longer a message
+    setIf(pool[k], "shown", false, () => {
+      pool[k].g.style.display = "none";
+      pool[k].g.setAttribute("class", "rs-idle");
+      pool[k].stopped = undefined;
+    });
+  }
 }
 
 // --- each node's log ----------------------------------------------------------------------
@@ -278,7 +284,12 @@ function drawTimeline(v, s) {
   const { places, store } = v, g = v.layer;
   v.sig = null;
   g.replaceChildren();
-  for (const item of v.pool) { item.g.style.display = "none"; item.shown = false; }
+  for (const item of v.pool) {
+    item.g.style.display = "none";
+    item.g.setAttribute("class", "rs-idle");
+    item.shown = false;
+    item.stopped = undefined;
+  }
   const names = places.nodes.map((p) => p.name);
   let start, end;
   if (v.window.length === 2) { start = v.window[0] * 1e6; end = v.window[1] * 1e6; }
@@ -500,7 +511,7 @@ function render({ model, el: root }) {
   const onNew = (before, d) => {
     if (d.since < 0) { v.t = store.now; v.live = true; v.playing = false; draw(); return; }
     if (v.playing) return;  // already playing: it goes on to the new now
-    if (store.now > before) play(before, true); else draw();  // an action in place: Now comes with the cursor
+    if (store.now > before) play(before, true); else jump(store.now);  // an action shows now again
   };
   store.views.add(onNew);
   model.on("change:places", () => { v.places = model.get("places"); draw(); });
