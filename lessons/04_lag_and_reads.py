@@ -94,8 +94,9 @@ for name in ["near", "far", "busy"]:
 
 # %%
 fig, (by_entries, by_seconds) = plt.subplots(1, 2, figsize=(13, 4), layout="constrained")
-lag_plot(c, ax=by_entries)
-lag_plot(c, ax=by_seconds, unit="seconds")
+what_happened = [(3.0, 4.0, "burst"), (5.0, 7.0, "slow route to far")]
+lag_plot(c, ax=by_entries, spans=what_happened, legend=False)
+lag_plot(c, ax=by_seconds, unit="seconds", spans=what_happened)
 by_entries.set_title("Lag in log entries", fontsize=11, loc="left")
 by_seconds.set_title("Lag in seconds", fontsize=11, loc="left")
 plt.show()

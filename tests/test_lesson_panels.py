@@ -87,7 +87,7 @@ def busy(c, node):
 def test_run_sql_ships_it_and_the_plot_counts_divergent_rows(shop_panel):
     p, c = shop_panel, shop_panel.cluster
     p.buttons["sql"].click()
-    assert "logged Statement" in shown(p.message) and p.last_error is None
+    assert "logged the statement, 89 bytes to ship" in shown(p.message) and p.last_error is None
     p.buttons["advance"].click()
     assert {f: len(c.divergence(["primary", f])) for f in ("replica-1", "replica-2")} == {
         "replica-1": 1,

@@ -31,7 +31,7 @@ def test_reads_panel_names_the_anomaly_a_user_meets_and_a_policy_that_removes_it
     p.inputs["user"].value, p.inputs["policy"].value = "Tokyo", "nearest replica"
     p.buttons["write"].click()
     assert (
-        "Tokyo user sent x = 'Tokyo#1' to the leader, San Francisco: 52.5 ms there"
+        "Tokyo user sent x = 'Tokyo#1' to the leader, San Francisco: 52.5 ms each way"
         in p.message.value.replace("&#x27;", "'")
     )
     advance(p, 0.110)

@@ -57,7 +57,7 @@ def resolve(uv: str, platform: str, python: str, offline: bool = False) -> subpr
     done = subprocess.run(
         [*cmd, "--offline"] if offline else cmd, capture_output=True, text=True, timeout=300
     )
-    if offline and done.returncode and "network connectivity is disabled" in done.stderr:
+    if offline and done.returncode and re.search(r"network (connectivity )?(is|was) disabled", done.stderr):
         return resolve(uv, platform, python)
     return done
 
