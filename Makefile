@@ -1,39 +1,53 @@
 # The two commands of the quick start:
-#   make course   set up .venv and open the course in JupyterLab at lesson 0
-#   make test     set up .venv and run the whole test suite
+#   make course   set up .venv with the course and open it in JupyterLab at lesson 0
+#   make test     set up .venv with the course and the test tools, and run the whole test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-READY := $(VENV)/.ready
-START := notebooks/00_start_here.ipynb
+COURSE_READY := $(VENV)/.course-ready
+TEST_READY := $(VENV)/.test-ready
 PORT ?= 8888
-# JupyterLab refuses to start as root unless told (containers, CI machines)
-ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: course test setup notebooks bench lint clean
+.PHONY: course test quick setup notebooks bench lint clean
 
-$(READY): pyproject.toml
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "error: the course needs Python 3.11 or newer, and '$(PYTHON)' is older or missing."; \
+	  echo "       Name a newer one, for example: make $(MAKECMDGOALS) PYTHON=python3.12"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# the course only: the package, JupyterLab, and the PostgreSQL lab's client (and server, where a wheel exists)
+$(COURSE_READY): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[course]"
+	touch $(COURSE_READY)
+
+# the course plus the test suite's tools (pytest, nbval, jupytext, ruff, playwright, SimPy, uv)
+$(TEST_READY): pyproject.toml $(COURSE_READY)
 	$(BIN)/python -m pip install --quiet -e ".[course,test]"
-	$(BIN)/python tools/jupyter_settings.py
-	touch $(READY)
+	touch $(TEST_READY)
 
-setup: $(READY)
+setup: $(TEST_READY)
 
-course: $(READY)
-	$(BIN)/jupyter lab --ip 127.0.0.1 --port $(PORT) $(ROOT_FLAG) $(START)
+course: $(COURSE_READY)
+	$(BIN)/python tools/course.py --port $(PORT)
 
-test: $(READY)
+test: $(TEST_READY)
 	$(BIN)/ruff check replsim tests benchmarks tools
 	$(BIN)/ruff format --check replsim tests benchmarks tools
 	$(BIN)/python tools/nbbuild.py --check
 	$(BIN)/python -m pytest
 
-notebooks: $(READY)
+# The fast tier for the edit loop: unit and scenario tests, without the fault-schedule suite, the
+# notebooks, PostgreSQL and the browser (about a minute on 2 cores). `make test` still runs everything.
+quick: $(TEST_READY)
+	$(BIN)/python -m pytest -o addopts="" -q -m "not slow" tests \
+		--ignore=tests/test_browser.py --ignore=tests/test_notebooks.py --ignore=tests/test_postgres.py
+
+notebooks: $(TEST_READY)
 	$(BIN)/python tools/nbbuild.py
 
-bench: $(READY)
+bench: $(TEST_READY)
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/interactive.py
 	$(BIN)/python benchmarks/sweep.py

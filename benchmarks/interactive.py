@@ -4,7 +4,7 @@ The setup is lesson 1's panel: ``Cluster(leader="Anchor", followers=["Channel A"
 "Channel B", "Channel C"], delay=0.05, seed=1)`` with a steady writer
 (``start_writes(rate=5, keys=["headline"])``), shown in
 ``ControlPanel(cluster)`` with the default actions (write, crash, recover,
-advance) and plots (cluster picture and lag plot). Before timing, 60 s of
+advance) and plots (the live cluster view and the lag plot). Before timing, 60 s of
 virtual time pass (300 writes in the history, as after a minute of exploring).
 
 One run times these five steps, in this order, each as a button click (or a
@@ -16,9 +16,12 @@ call) from Python, exactly as a learner's click runs it in the kernel:
 4. ``recover``: click Recover ("Channel B" restarts, 50 entries behind);
 5. ``redraw``: ``panel.refresh()`` with nothing changed.
 
-Each step includes the simulator's work, the status line, the message line and
-the full redraw (both plots, PNG encoding, ``Image.value``); it excludes the
-browser, which receives the PNG over the kernel's websocket. Each run builds a
+Each step includes the simulator's work, the status line, the message line, the
+live view's data (what is new since the last step, built from the record) and the
+lag plot (PNG encoding, ``Image.value``); it excludes the browser, which draws the
+view and receives the PNG over the kernel's websocket (the browser test times that).
+The bytes of view data each step sends are printed too (the panel's view only sends
+what is new: the target is under 20 kB a click). Each run builds a
 fresh cluster and panel, so every run does exactly the same work; one untimed
 run first warms up fonts and caches. Timing: wall clock (``time.perf_counter``)
 around each step; ``--repeats`` runs (default 30). The script checks that every
@@ -57,8 +60,8 @@ def _lesson_one_panel() -> ControlPanel:
     return panel
 
 
-def _one_run() -> dict[str, tuple[float, float]]:
-    """Build a fresh panel and time each step: {step: (wall seconds, cpu seconds)}."""
+def _one_run() -> dict[str, tuple[float, float, int]]:
+    """Build a fresh panel and time each step: {step: (wall seconds, cpu seconds, view bytes sent)}."""
     panel = _lesson_one_panel()
     actions = {
         "write": panel.buttons["write"].click,
@@ -70,8 +73,9 @@ def _one_run() -> dict[str, tuple[float, float]]:
     out = {}
     for step in STEPS:
         w0, c0 = time.perf_counter(), time.process_time()
+        sent = panel.view.bytes_sent
         actions[step]()
-        out[step] = (time.perf_counter() - w0, time.process_time() - c0)
+        out[step] = (time.perf_counter() - w0, time.process_time() - c0, panel.view.bytes_sent - sent)
         if panel.last_error is not None:
             sys.exit(f"step {step!r} failed: {panel.last_error}")
     return out
@@ -88,16 +92,21 @@ def main(argv: list[str] | None = None) -> None:
     _one_run()  # warm-up: fonts, caches, imports
     wall: dict[str, list[float]] = {s: [] for s in STEPS}
     cpu: dict[str, list[float]] = {s: [] for s in STEPS}
+    sent: dict[str, int] = {}
     for _ in range(args.repeats):
-        for step, (w, c) in _one_run().items():
+        for step, (w, c, b) in _one_run().items():
             wall[step].append(w * 1000)
             cpu[step].append(c * 1000)
+            sent[step] = b  # the same in every run (deterministic)
 
     print(f"lesson-1 control panel, {args.repeats} runs; milliseconds per step (wall clock)")
-    print(f"{'step':<10}{'median':>9}{'p95':>9}{'cpu median':>12}")
+    print(f"{'step':<10}{'median':>9}{'p95':>9}{'cpu median':>12}{'view kB':>9}")
     for step in STEPS:
         w = np.array(wall[step])
-        print(f"{step:<10}{np.median(w):9.1f}{np.percentile(w, 95):9.1f}{np.median(cpu[step]):12.1f}")
+        print(
+            f"{step:<10}{np.median(w):9.1f}{np.percentile(w, 95):9.1f}{np.median(cpu[step]):12.1f}"
+            f"{sent[step] / 1000:9.1f}"
+        )
     every = np.concatenate([wall[s] for s in STEPS])
     every_cpu = np.concatenate([cpu[s] for s in STEPS])
     print(f"{'all':<10}{np.median(every):9.1f}{np.percentile(every, 95):9.1f}{np.median(every_cpu):12.1f}")

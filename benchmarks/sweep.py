@@ -15,7 +15,7 @@ import gc
 import sys
 import time
 
-from replsim.sweep import commit_sweep, summary, table
+from replsim.course.sweep import commit_sweep, summary, table
 
 
 def main(argv: list[str] | None = None) -> None:

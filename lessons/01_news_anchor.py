@@ -192,12 +192,13 @@ news.run(until=30.2)
 print(news.table())
 
 # %% [markdown]
-# The plot shows each channel's lag over time. It cuts the 40 s into steps of 0.4 s and draws, for each
+# The plot shows each channel's lag over time. It cuts the 40 s into steps of 1 s and draws, for each
 # step, the **most** entries the channel was behind the anchor at any moment of that step (its peak lag),
 # so a short lag is never missed. Channel B's line climbs while it is dark and falls back to zero one round
 # trip (100 ms) after it returns. Its peak is **41**, not the 40 of your answer: update 61 left the anchor
 # at t = 30.0 s, the same moment Channel B restarted, so for one round trip it lacked 41 entries (printed
-# above). The other lines sit at 0 or 1: every new update is "1 behind" for the 50 ms it spends on the wire.
+# above). The other lines sit at 1: in every step a new update is "1 behind" for the 50 ms it spends on the
+# wire.
 
 # %%
 news.run(until=40.0)

@@ -45,7 +45,7 @@
 
 # %%
 from replsim import Cluster
-from replsim.clients.readers import read_scaling
+from replsim.course.readers import read_scaling
 from replsim.lesson import check_choice, check_prediction, sample
 from replsim.ui.plots import kept_log_plot, read_scaling_plot
 from replsim.ui import ControlPanel

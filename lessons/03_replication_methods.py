@@ -50,9 +50,9 @@
 
 # %%
 from replsim import Cluster, StoreError
-from replsim.clients.shop import SHOP_DAY, SHOP_SCHEMA
+from replsim.course.shop import SHOP_DAY, SHOP_SCHEMA
 from replsim.lesson import check_choice, check_prediction
-from replsim.methods import ship, sql_store
+from replsim.course.methods import ship, sql_store
 from replsim.ui.plots import bytes_plot
 from replsim.stores.sqlite import compile_options, sqlite_version
 from replsim.ui import ControlPanel

@@ -51,9 +51,9 @@ import numpy as np
 
 from replsim import Cluster
 from replsim.clients.policies import AnyReplica, Leader, LeaderAfterWrite, Nearest, Sticky, WaitForPosition
-from replsim.clients.sessions import compare, one_key
+from replsim.course.sessions import compare, one_key
 from replsim.ui.figures import geo_read_plot, policy_plot
-from replsim.geo import RTT_MS, SOURCES, city_clients, geo_cluster
+from replsim.course.geo import RTT_MS, SOURCES, city_clients, geo_cluster
 from replsim.history.anomalies import find_anomalies
 from replsim.history.linearizability import check, parse_jsonl, to_jsonl, from_history
 from replsim.lesson import check_choice, check_prediction
@@ -125,8 +125,9 @@ for name in ["near", "far", "busy"]:
 
 # %% jupyter={"outputs_hidden": true}
 fig, (by_entries, by_seconds) = plt.subplots(1, 2, figsize=(13, 4), layout="constrained")
-lag_plot(c, ax=by_entries)
-lag_plot(c, ax=by_seconds, unit="seconds")
+what_happened = [(3.0, 4.0, "burst"), (5.0, 7.0, "slow route to far")]
+lag_plot(c, ax=by_entries, spans=what_happened, legend=False)
+lag_plot(c, ax=by_seconds, unit="seconds", spans=what_happened)
 by_entries.set_title("Lag in log entries", fontsize=11, loc="left")
 by_seconds.set_title("Lag in seconds", fontsize=11, loc="left")
 plt.show()

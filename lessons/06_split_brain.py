@@ -50,12 +50,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from replsim import faults
-from replsim.failover import EAST, WEST, split_brain
+from replsim.course.split_brain import EAST, WEST, split_brain
 from replsim.history.checks import leaders_at_once
 from replsim.lesson import check_choice, check_prediction
-from replsim.node.election import time_to_elect
-from replsim.ui.plots import LINE_COLOURS, LINE_STYLES, swimlane_plot, value_plot
+from replsim.course.elections import time_to_elect
+from replsim.ui.plots import LINE_COLOURS, LINE_STYLES, value_plot
 from replsim.ui import ControlPanel
+from replsim.ui.view import ClusterView
 
 
 def partitioned(design, commit=None):
@@ -390,14 +391,14 @@ for r in c4.failover.rounds[:3]:
 # a whole election timeout, and steps down on its own.
 #
 # The message timeline below shows those moments: one lane per node, one arrow per message from the
-# moment it is sent to the moment it arrives, labelled with its kind and term (`t2` is term 2); a dashed
-# arrow ending in a cross never arrived (here: stopped by the partition). Markers show each node becoming
-# a candidate, a leader or a follower.
+# moment it is sent to the moment it arrives, ending in its kind's shape and labelled with its kind and
+# term (`t2` is term 2); a red dashed arrow ending in a cross never arrived (here: stopped by the
+# partition). Markers show each node becoming a candidate, a leader or a follower. **Play** draws the
+# messages as they go; **Step** moves to the next send or arrival; **Cluster** shows the same moments as
+# the cluster's picture, with the messages travelling between the nodes.
 
 # %%
-fig, ax = plt.subplots(figsize=(10, 3.6), layout="constrained")
-swimlane_plot(c4, 5.185, 5.275, kinds=("vote", "voted", "append", "ack"), ax=ax)
-plt.show()
+ClusterView(c4, mode="timeline", window=(5.185, 5.275), kinds=("vote request", "vote", "append", "heartbeat", "ack"))
 
 # %% [markdown]
 # After the partition (t = 5 s to 15 s), the same outcome as fix two: no acknowledged write lost, and

@@ -63,11 +63,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from replsim import Cluster
-from replsim.ui.figures import acknowledged_plot, stage_timeline, tradeoff_plot
+from replsim.ui.figures import acknowledged_plot, same_scales, stage_timeline, tradeoff_plot
 from replsim.lesson import check_choice, check_prediction
 from replsim.node.commit import STAGES, First, Quorum
 from replsim.ui.course_actions import ACK_PLOT, commit_world
-from replsim.sweep import MODES, STANDBYS, commit_sweep, scenario, summary, table
+from replsim.course.sweep import MODES, STANDBYS, commit_sweep, scenario, summary, table
 from replsim.ui import ControlPanel
 
 # %% [markdown]
@@ -298,6 +298,7 @@ for ax, (name, make) in zip(axes, setups.items()):
     print(
         f"{name:42}: longest wait {longest:.2f} s; {while_down} writes acknowledged while standby-1 was down"
     )
+same_scales(axes)  # one scale for the three, so that they compare
 plt.show()
 
 # %% [markdown]

@@ -16,9 +16,10 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from .clients import Client, Writer, check_key
+from .control import Control
 from .engine import Network, Simulator
 from .engine.network import _names, check_link
 from .engine.sim import MAX_TIME, check_time
@@ -27,66 +28,22 @@ from .errors import (
     NodeDownError,
     NodeStateError,
     ReplsimError,
+    StoreError,
     UnknownKeyError,
     UnknownNodeError,
 )
-from .history import FAIL, INFO, OK, PENDING, History, Op, State, checks, measures
+from .history import FAIL, OK, History, Op, State, checks, measures
+from .host import NodeHost
 from .node import FOLLOWER, LEADER, Node
-from .node.commit import CommitPolicy, unbind
+from .node.commit import CommitPolicy
 from .stores import KVStore, Store
+from .validate import whole
+from .view import NodeView, View, status_table
 
 MIN_HEARTBEAT = 0.001
 
 
-class NodeView(NamedTuple):
-    """One node at one moment: role, health, epoch, position, whom it follows, and any trouble."""
-
-    role: str
-    up: bool
-    epoch: int
-    lsn: int
-    leader: str | None
-    trouble: str
-
-
-class View(NamedTuple):
-    """The cluster at one moment, live (now) or rebuilt from the record (a past time)."""
-
-    time: float
-    leader: str  # the node appointed leader most recently
-    nodes: dict[str, NodeView]
-    groups: list[list[str]]  # partition groups (one group: no partition)
-    cuts: list[tuple[str, str]]  # one-way cuts in force
-    appointments: int  # leaders appointed so far (1 until the first promotion)
-
-    def leaders(self) -> list[str]:
-        """Every running node that believes it leads (more than one: split brain)."""
-        return [n for n, v in self.nodes.items() if v.up and v.role == LEADER]
-
-    def lag(self) -> dict[str, int]:
-        """How many log entries each other node is behind the appointed leader."""
-        lead = self.nodes[self.leader].lsn
-        return {n: max(lead - v.lsn, 0) for n, v in self.nodes.items() if n != self.leader}
-
-    @property
-    def faulty(self) -> bool:
-        """True while a partition or cut is in force."""
-        return len(self.groups) > 1 or bool(self.cuts)
-
-
-def _count(name: str, value: Any, low: int, high: int | None = None) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or value < low
-        or (high is not None and value > high)
-    ):
-        limits = f">= {low}" if high is None else f"between {low} and {high}"
-        raise ConfigError(f"{name} must be a whole number {limits}, got {value!r}")
-    return value
-
-
-class Cluster:
+class Cluster(Control):
     """One leader and its followers, simulated deterministically from ``seed``.
 
     ``delay``/``jitter`` are one-way link delays in seconds (delay +/- jitter),
@@ -144,7 +101,7 @@ class Cluster:
                 f"got {sync_replicas}"
             )
         if keep_log is not None:
-            _count("keep_log", keep_log, 1)
+            whole("keep_log", keep_log, 1)
         if not isinstance(slots, bool):
             raise ConfigError(f"slots must be True or False, got {slots!r}")
         self.read_time = check_time("read_time", read_time)
@@ -160,6 +117,7 @@ class Cluster:
         self.heartbeat_interval = heartbeat
         self.sync_replicas = sync_replicas
         self._store = store
+        self._sql = False  # the nodes hold SQL databases (a store that executes SQL)
         self._keep_log = keep_log
         self._slots = slots
         self._leader = leader
@@ -167,7 +125,7 @@ class Cluster:
         self._written: set = set()  # every key a client has tried to write
         self.failover: Any = None  # an automatic failover, if any (replsim.failover, replsim.node.election)
         self._commit: CommitPolicy | None = None  # set_commit(): what leaders wait for
-        self._host = _NodeHost(self)
+        self._host = NodeHost(self)
         for n in names:
             self._add_node(
                 n, role=LEADER if n == leader else FOLLOWER, followers=followers if n == leader else None
@@ -176,6 +134,7 @@ class Cluster:
 
     def _add_node(self, name: str, role: str, followers: list[str] | None = None) -> Node:
         store = self._store()
+        self._sql = getattr(store, "execute", None) is not None
         bind = getattr(store, "bind", None)
         if bind is not None:  # a store that needs its node's name, clock and random stream (SQLite)
             bind(name, self.sim)
@@ -194,7 +153,7 @@ class Cluster:
         )
         node.read_time = self.read_time
         if self._commit is not None:
-            node.commit = self._commit.bind(node)
+            node.set_commit(self._commit)
         self.nodes[name] = node
         self.network.add(node)
         return node
@@ -328,10 +287,8 @@ class Cluster:
         except TypeError:
             check_key(key)  # raises the helpful ConfigError
         history = self.history
-        ops = history.ops
         now = self.sim.now
-        op = Op(len(ops), "write", name, key, value, now)
-        ops.append(op)
+        op = history.op("write", name, key, value, now)
         try:
             entry = target.client_write((key, value), op.id)
         except ReplsimError as exc:
@@ -340,8 +297,9 @@ class Cluster:
                 raise NodeDownError(str(exc) + self._down_hint(name)) from None
             raise
         op.lsn, op.epoch = entry.lsn, entry.epoch
-        pending = target.pending
-        if not (pending and pending[-1][0] == entry.lsn):  # else acknowledged once followers confirm
+        if not target.waiting(entry.lsn):  # else acknowledged once followers confirm
+            if history.ack_watchers:
+                history.acknowledged(op, entry.lsn, entry.epoch)
             if history.watchers:
                 history.settle(op, now, OK)
             else:
@@ -355,6 +313,12 @@ class Cluster:
         """
         if not isinstance(sql, str) or not sql.strip():
             raise ConfigError(f"execute() takes SQL text, got {sql!r}")
+        if not self._sql:
+            raise ConfigError(
+                "execute() runs SQL on nodes that hold SQL databases (Cluster(store=...) with "
+                "replsim.stores.sqlite.sql_store); this cluster's nodes hold key-value tables: "
+                "use write(key, value)"
+            )
         return self.write("sql", sql, node)
 
     def read(self, key: Any, node: str | None = None) -> Any:
@@ -369,6 +333,21 @@ class Cluster:
             op = self.history.op("read", name, key, None, self.now)
             self.history.settle(op, self.now, FAIL, f"{name!r} is down (crashed); it cannot answer reads")
             raise NodeDownError(op.error + self._down_hint(name))
+        if self._sql:
+            if not isinstance(key, str) or not key.strip():
+                raise ConfigError(
+                    f"read() on nodes that hold SQL databases takes a SELECT query, got {key!r}"
+                )
+            try:
+                value = target.read(key)
+            except ReplsimError:
+                raise
+            except Exception as exc:  # the database refused the query
+                raise StoreError(f"{name!r} refused the query: {type(exc).__name__}: {exc}") from None
+            op = self.history.op("read", name, key, value, self.now)
+            op.lsn, op.epoch = target.lsn, target.epoch
+            self.history.settle(op, self.now, OK)
+            return value
         if key not in self._written:  # every key in any store came through a client's write
             written = sorted(repr(k) for k in self._written)
             raise UnknownKeyError(
@@ -482,104 +461,6 @@ class Cluster:
             raise ConfigError(f"set_link() takes {', '.join(sorted(allowed))}; not {', '.join(bad)}")
         self.network.set_link(a, b, **settings)
 
-    def promote(self, name: str, followers: Iterable[str] | None = None) -> None:
-        """Make follower ``name`` the leader of a new epoch (a manual failover).
-
-        ``followers``: the nodes an operator repoints to the new leader (default:
-        every other node, the old leader included, as fencing would). Leave the
-        old leader out to model a failover that cannot reach it.
-        """
-        node = self.node(name)
-        if not node.up:
-            raise NodeStateError(f"cannot promote {name!r}: it is down; recover it first")
-        if node.role == LEADER:
-            raise NodeStateError(f"{name!r} is already a leader (epoch {node.epoch})")
-        if node.broken:
-            raise NodeStateError(f"cannot promote {name!r}: {node.broken}; rebuild it first")
-        if followers is None:
-            others = [n for n in self.nodes if n != name]
-        else:
-            others = _names(followers, "followers")
-            for n in others:
-                self.node(n)
-                if n == name:
-                    raise ConfigError(f"{name!r} cannot follow itself")
-            dup = sorted({n for n in others if others.count(n) > 1})
-            if dup:
-                raise ConfigError(f"followers must be named once each; repeated: {', '.join(map(repr, dup))}")
-        self._epoch = max(self._epoch, *(n.epoch for n in self.nodes.values())) + 1
-        for n in others:
-            self.nodes[n].follow(name)
-        node.become_leader(self._epoch, others)
-        self._leader = name
-        self.history.event(
-            self.now, "promote", name, f"{name!r} leads epoch {self._epoch} from lsn {node.lsn}"
-        )
-
-    def _appointed(self, name: str, kind: str, detail: str) -> None:
-        """``name`` became leader without ``promote`` (it won an election): clients now write to it,
-        unless a later epoch already has a leader (a win of an older term, learned late)."""
-        epoch = self.nodes[name].epoch
-        if epoch < self._epoch:
-            self.history.event(
-                self.now, f"{kind} late", name, f"{detail}; epoch {self._epoch} already has a leader"
-            )
-            return
-        self._epoch = epoch
-        self._leader = name
-        self.history.event(self.now, kind, name, detail)
-
-    def _repoint(self, name: str) -> tuple[Node, Node]:
-        node = self.node(name)
-        if name == self._leader:
-            raise NodeStateError(f"{name!r} is the current leader; this is for the other nodes")
-        lead = self.nodes[self._leader]
-        node.follow(self._leader)
-        if name not in lead.followers:
-            lead.followers.append(name)
-        return node, lead
-
-    def rejoin(self, name: str) -> None:
-        """Make ``name`` follow the current leader again, like ``pg_rewind`` and a restart as standby.
-
-        Entries that only ``name`` holds (never replicated before a failover, or
-        written while it wrongly led) are discarded when it reconciles.
-        """
-        node, _ = self._repoint(name)
-        self.history.event(self.now, "rejoin", name, f"{name!r} follows {self._leader!r} again")
-        node.catch_up()
-
-    def rebuild(self, name: str) -> None:
-        """Replace ``name``'s data by a fresh copy of the leader's (``pg_basebackup``), then stream to it.
-
-        For a follower that cannot catch up (the leader removed the log it needs)
-        or whose replication stopped with an error.
-        """
-        node = self.node(name)
-        if not node.up:
-            raise NodeStateError(f"cannot rebuild {name!r}: it is down; recover it first")
-        lead = self.nodes[self._leader]
-        if not lead.up:
-            raise NodeStateError(f"cannot rebuild {name!r}: the leader {self._leader!r} is down")
-        self._repoint(name)
-        self.history.event(self.now, "rebuild", name, f"{name!r} gets a fresh copy of {self._leader!r}")
-        lead.send_snapshot(name)
-
-    def add_follower(self, name: str) -> None:
-        """Add a new, empty node that follows the leader: it starts from a copy of the leader's data
-        (a snapshot at the leader's position), then streams the log from there."""
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"node names must be non-empty strings, got {name!r}")
-        if name in self.nodes or name in self.clients:
-            raise ConfigError(f"the name {name!r} is taken; pick another for the new node")
-        self._add_node(name, role=FOLLOWER)
-        self.history.event(self.now, "add", name, f"{name!r} joins as a follower of {self._leader!r}")
-        self._record_network()
-        lead = self.nodes[self._leader]
-        lead.followers.append(name)
-        if lead.up:
-            lead.send_snapshot(name)
-
     def set_commit(self, policy: CommitPolicy) -> None:
         """What a leader waits for before acknowledging a write: a policy from ``replsim.node.commit``
         (``Async()``, ``SemiSync(...)``, ``First(k, names)``, ``Quorum(k, names)``), instead of
@@ -599,8 +480,7 @@ class Cluster:
         policy.check(self.names)
         self._commit = policy
         for node in self.nodes.values():
-            unbind(node)
-            node.commit = policy.bind(node)
+            node.set_commit(policy)
         self.history.event(self.now, "commit", None, policy.describe())
 
     def set_stages(self, name: str, flush: float = 0.0, apply: float = 0.0) -> None:
@@ -626,8 +506,11 @@ class Cluster:
     # --- checks ---------------------------------------------------------
     def lost_writes(self, at: float | None = None) -> list[Op]:
         """Writes acknowledged by time ``at`` (default: now) that the leader of that moment did not hold."""
-        at = self.now if at is None else min(check_time("at", at), self.now)
-        return measures.lost_writes(self.history, at)
+        if at is not None:
+            at = check_time("at", at)
+            if at > self.now:
+                raise ConfigError(f"at must not be in the future (now is {self.now:g} s), got {at!r}")
+        return measures.lost_writes(self.history, self.now if at is None else at)
 
     def divergence(
         self, names: list[str] | None = None, at: float | None = None
@@ -642,44 +525,3 @@ class Cluster:
             if at > self.now or math.isnan(at):
                 raise ConfigError(f"at must not be in the future (now is {self.now:g} s), got {at!r}")
         return checks.divergence(self.nodes, names, self.history, at)
-
-
-class _NodeHost:
-    """What the cluster gives its nodes (see ``replsim.node.Host``): time, the network, and a record."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        self.cluster = cluster
-        self.sim = cluster.sim
-        self.send = cluster.network.send
-        self.broadcast = cluster.network.broadcast
-
-    def committed(self, node: str, token: int) -> None:
-        """A synchronous write is held by enough followers: its client is told it succeeded."""
-        h = self.cluster.history
-        h.settle(h.ops[token], self.sim.now, OK)
-
-    def unknown(self, node: str, token: int, why: str) -> None:
-        """A write was waiting when its leader crashed or stepped down: its outcome is unknown."""
-        op = self.cluster.history.ops[token]
-        if op.outcome == PENDING:
-            self.cluster.history.settle(op, self.sim.now, INFO, why)
-
-    def node_event(self, node: str, kind: str, detail: str) -> None:
-        """Something a node did on its own (a rollback, being fenced...)."""
-        self.cluster.history.event(self.sim.now, kind, node, detail)
-
-    def dead_letter(self, node: str, kind: str, src: str) -> None:
-        """A message arrived at a crashed node."""
-        self.cluster.network.journal.crashed(self.sim.now, src, node, kind)
-
-
-def status_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
-    """The node status as text cells, (header, rows): used by ``Cluster.table`` and the control panel."""
-    head = ["node", "role", "state", "epoch", "lsn", "behind"]
-    out = []
-    for r in rows:
-        state = "up" if r["up"] else "DOWN"
-        if r.get("trouble"):
-            state += f" ({r['trouble']})"
-        out.append([r["node"], r["role"], state, str(r["epoch"]), str(r["lsn"]), str(r["behind"])])
-    return head, out

@@ -18,21 +18,21 @@ Four designs (``DESIGNS``), from none to Raft:
   write is acknowledged once a majority holds it (``replsim.node.election``).
 
 ``attach(cluster, design)`` sets a design up on a cluster; ``build`` makes a
-cluster and attaches one; ``split_brain`` is lesson 6's scenario.
+cluster and attaches one. Lesson 6's scenario is ``replsim.course.split_brain``.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from .cluster import Cluster
-from .engine.journal import describe
 from .engine.sim import check_time
 from .errors import ConfigError, ReplsimError
-from .node import HEADER, LEADER, Node
+from .node import LEADER, Node
 from .node.election import COMMITS, Elections
+from .node.messages import HEADER, Ping
+from .node.quorum import majority
 
 DESIGNS = ("operator", "naive", "fencing", "quorum")
 """Failover designs, from none (an operator) to majority elections (see the module's docstring)."""
@@ -56,6 +56,19 @@ class Seen(NamedTuple):
     leader: str | None
 
 
+def most_up_to_date(choices: dict[str, Seen], names: list[str]) -> str | None:
+    """The promotion rule: whom to promote, among the followers the monitor reached in time.
+
+    ``choices``: each reachable follower's last answer (``Seen``: its epoch, position and the epoch
+    of its last entry); ``names``: every node, in the cluster's order. This rule takes the most up
+    to date log (the latest last epoch, then the longest), the first in ``names`` on a tie; None
+    promotes nobody this round. A learner's rule can replace it (``FailoverMonitor(promotion=...)``);
+    whether the old leader is fenced is the monitor's ``fencing``.
+    """
+    order = {n: i for i, n in enumerate(names)}
+    return max(choices, key=lambda n: (choices[n].last_epoch, choices[n].lsn, -order[n]), default=None)
+
+
 class FailoverMonitor:
     """A failover tool running on node ``on`` (so a partition cuts it off with that node).
 
@@ -67,7 +80,8 @@ class FailoverMonitor:
     that follows someone else, or has not yet heard from the leader in its epoch,
     is repointed too (``Cluster.rejoin``). It never
     touches a node that answers as a leader: with ``fencing`` off nothing else
-    does either, and that node leads on.
+    does either, and that node leads on. ``promotion``: the promotion rule
+    (default :func:`most_up_to_date`).
     """
 
     def __init__(
@@ -78,9 +92,11 @@ class FailoverMonitor:
         timeout: float = 1.0,
         interval: float = 0.25,
         fencing: bool = True,
+        promotion: Callable[[dict[str, Seen], list[str]], str | None] | None = None,
     ) -> None:
         if not isinstance(cluster, Cluster):
             raise ConfigError(f"a FailoverMonitor needs a Cluster, got {cluster!r}")
+        promotion = most_up_to_date if promotion is None else promotion
         if cluster.failover is not None:
             raise ConfigError(f"the cluster already has an automatic failover: {cluster.failover!r}")
         on = cluster.names[-1] if on is None else on
@@ -93,6 +109,11 @@ class FailoverMonitor:
             )
         if not isinstance(fencing, bool):
             raise ConfigError(f"fencing must be True or False, got {fencing!r}")
+        if not callable(promotion):
+            raise ConfigError(
+                f"promotion must be a function (choices, names) -> name or None, got {promotion!r}"
+            )
+        self.promotion = promotion
         self.cluster = cluster
         self.on = on
         self.fencing = fencing
@@ -102,8 +123,9 @@ class FailoverMonitor:
         self._acted = -1.0  # when it last promoted or repointed: older answers do not show the result
         for node in cluster.nodes.values():
             node.fencing = fencing
-            node.handlers["ping"] = _Responder(node).on_ping
-        cluster.nodes[on].handlers["pong"] = self.on_pong
+        host = cluster.nodes[on]
+        host.monitor = self
+        host._wire()
         self.timer = cluster.sim.timer(self._tick)
         self.timer.set(self.interval)
         cluster.failover = self
@@ -136,7 +158,7 @@ class FailoverMonitor:
             return
         self.seen[self.on] = _state(host, now)
         others = [n for n in c.names if n != self.on]
-        c.network.broadcast(others, "ping", (self.on,), HEADER)
+        c.network.broadcast(others, "ping", Ping(self.on), HEADER)
         if now - self.since >= self.timeout:
             self._decide(now)
 
@@ -146,11 +168,12 @@ class FailoverMonitor:
         lead = c.leader
         alive = lead in fresh and fresh[lead].role == LEADER
         if not alive:
-            choices = [n for n, s in fresh.items() if n != lead and s.role != LEADER]
-            if not choices:
+            choices = {n: s for n, s in fresh.items() if n != lead and s.role != LEADER}
+            best = self.promotion(choices, c.names) if choices else None
+            if best is None:
                 return
-            order = {n: i for i, n in enumerate(c.names)}
-            best = max(choices, key=lambda n: (fresh[n].last_epoch, fresh[n].lsn, -order[n]))
+            if best not in choices:
+                raise ConfigError(f"the promotion rule chose {best!r}, not one of {sorted(choices)}")
             quiet = now - self.seen[lead].time if lead in self.seen else now - self.since
             try:
                 c.history.event(
@@ -158,7 +181,12 @@ class FailoverMonitor:
                     "monitor",
                     self.on,
                     f"no answer as leader from {lead!r} for {quiet:.2f} s: promotes {best!r} "
-                    f"(lsn {fresh[best].lsn}, the most up to date it can reach)",
+                    f"(lsn {fresh[best].lsn}, "
+                    + (
+                        "the most up to date it can reach)"
+                        if self.promotion is most_up_to_date
+                        else "its rule's choice)"
+                    ),
                 )
                 c.promote(best, followers=[n for n in choices if n != best])
                 self.promotions += 1
@@ -177,21 +205,6 @@ class FailoverMonitor:
                     self._acted = now
                 except ReplsimError:
                     pass
-
-
-class _Responder:
-    """A node's answer to the monitor's ping (installed by the monitor)."""
-
-    def __init__(self, node: Node) -> None:
-        self.node = node
-
-    def on_ping(self, src: str) -> None:
-        node = self.node
-        if not node.up:
-            node.host.dead_letter(node.name, "ping", src)
-            return
-        s = _state(node, 0.0)
-        node.send(src, "pong", (node.name, s.role, s.epoch, s.lsn, s.last_epoch, s.leader), HEADER)
 
 
 def _state(node: Node, now: float) -> Seen:
@@ -230,7 +243,7 @@ def attach(
     elif timeout is not None and isinstance(timeout, (tuple, list)):
         raise ConfigError(f"the monitor's timeout is one number of seconds, got {timeout!r}")
     if commit == "majority":
-        k = len(cluster.nodes) // 2
+        k = majority(len(cluster.nodes)) - 1  # followers: the leader is one of the majority
         cluster.sync_replicas = k
         for node in cluster.nodes.values():
             node.sync_replicas = k
@@ -263,51 +276,13 @@ def design_of(cluster: Cluster) -> str:
     return "operator" if cluster.failover is None else cluster.failover.design
 
 
-# --- lesson 6's scenario -------------------------------------------------------------------
-EAST, WEST = ["east", "app-east"], ["west-1", "west-2", "app-west"]
-"""The two sides of lesson 6's partition: nodes and the clients next to them."""
-
-
-def split_brain(
-    design: str = "naive", *, seed: int = 8, rate: float = 5.0, commit: str | None = None
-) -> Cluster:
-    """Lesson 6's cluster: ``east`` leads ``west-1`` and ``west-2`` (10 ms apart, 0.5 ms jitter).
-
-    Two clients on the network write ``rate`` times a second (0.5 s timeout):
-    ``app-east``, next to ``east``, always to ``east`` (its connections stay
-    there); ``app-west``, next to ``west-2``, to the leader of the moment. The
-    monitor (naive and fencing designs) runs on ``west-2``. ``EAST`` and ``WEST``
-    name the two sides for ``partition``. ``commit`` as in :func:`attach`.
-    ``rebuild(cluster, design)`` makes the same scenario with another design.
-    """
-    timeout = 1.0 if design in ("naive", "fencing") else (0.15, 0.30)
-    names = ["east", "west-1", "west-2"]
-    c = build(design, names, delay=0.010, jitter=0.0005, seed=seed, timeout=timeout, commit=commit)
-    c.client("app-east", near="east", timeout=0.5).start_writes(rate, keys=["east-orders"], node="east")
-    c.client("app-west", near="west-2", timeout=0.5).start_writes(rate, keys=["west-orders"])
-    c.recipe = functools.partial(split_brain, seed=seed, rate=rate, commit=commit)
-    return c
-
-
-def rebuild(cluster: Cluster, design: str) -> Cluster:
-    """A fresh cluster made the way ``cluster`` was (``cluster.recipe``), with another design."""
-    recipe = getattr(cluster, "recipe", None)
-    if recipe is None:
-        raise ConfigError("this cluster was not made by a recipe (like split_brain); make a new one by hand")
-    return recipe(design)
-
-
-describe("ping")(lambda m: {})
-describe("pong")(lambda m: {"role": m[1], "epoch": m[2], "lsn": m[3], "leader": m[5]})
-
 __all__ = [
     "DESIGNS",
     "DESIGN_NAMES",
     "FailoverMonitor",
+    "most_up_to_date",
     "Seen",
     "attach",
     "build",
     "design_of",
-    "split_brain",
-    "rebuild",
 ]

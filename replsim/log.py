@@ -106,8 +106,13 @@ class Log:
         return self[lsn].epoch
 
     def holds(self, lsn: int, epoch: int) -> bool:
-        """True if the log has the entry at ``lsn`` written in ``epoch`` (at or above the base)."""
-        return 0 < lsn and self.base <= lsn <= self.last_lsn and self.term(lsn) == epoch
+        """True if the node holds the entry at ``lsn`` written in ``epoch`` (in its log, or below its base
+        in the snapshot it started from)."""
+        if not 0 < lsn <= self.last_lsn:
+            return False
+        if lsn < self.base:  # in the snapshot the log starts from: its epoch history still says
+            return epoch_at(self.history, lsn) == epoch
+        return self.term(lsn) == epoch
 
     def after(self, lsn: int) -> tuple[Entry, ...]:
         """The entries after position ``lsn``, oldest first."""

@@ -7,6 +7,12 @@ import os
 import pytest
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: thousands of fault schedules and the like; `make quick` leaves them out"
+    )
+
+
 def require(ok: bool, reason: str) -> None:
     """Skip the test with ``reason`` when ``ok`` is false; in CI (CI=true) fail instead.
 

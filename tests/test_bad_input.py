@@ -108,3 +108,100 @@ def test_the_rate_slider_never_writes_to_a_blank_key():
     panel.inputs["rate"].value = 5.0
     c.advance(1)
     assert panel.last_error is None and {o.key for o in c.history.ops} == {"x"}
+
+
+# --- review v3: bad input that escaped as a bare exception or was silently accepted ---------------
+def _check(*args, **kw):
+    from replsim.history.linearizability import check
+
+    return check(*args, **kw)
+
+
+def _policy(name, then):
+    from replsim.clients import policies
+
+    return getattr(policies, name)(then=then)
+
+
+def _sessions(clients):
+    from replsim.clients.policies import Leader
+    from replsim.course.sessions import Sessions
+
+    return Sessions(clients, Leader())
+
+
+def _geo(**kw):
+    from replsim.course.geo import geo_cluster
+
+    return geo_cluster(**kw)
+
+
+V3 = {
+    "check(missing file)": (
+        lambda tmp: _check(str(tmp / "nope.jsonl")),
+        "HistoryFormatError",
+        "no such file",
+    ),
+    "check(binary file)": (lambda tmp: _check(str(tmp / "bin")), "HistoryFormatError", "is not text"),
+    "check(folder)": (lambda tmp: _check(str(tmp)), "HistoryFormatError", "is a folder"),
+    "check([1, 2, 3])": (lambda tmp: _check([1, 2, 3]), "ConfigError", "got 1 among them"),
+    "check(None)": (lambda tmp: _check(None), "ConfigError", "takes operations or the path"),
+    "check(init=[1])": (
+        lambda tmp: _check([], init=[1]),
+        "ConfigError",
+        "init is the register's first value",
+    ),
+    "check(max_steps=-1)": (lambda tmp: _check([], max_steps=-1), "ConfigError", "max_steps must be a whole"),
+    "LeaderAfterWrite(then=3)": (lambda tmp: _policy("LeaderAfterWrite", 3), "ConfigError", "then must be"),
+    "Sticky(then='x')": (lambda tmp: _policy("Sticky", "x"), "ConfigError", "then must be a read policy"),
+    "WaitForPosition(then=1)": (lambda tmp: _policy("WaitForPosition", 1), "ConfigError", "then must be"),
+    "Sessions(['app'])": (lambda tmp: _sessions(["app"]), "ConfigError", "needs clients made with"),
+    "Sessions('app')": (lambda tmp: _sessions("app"), "ConfigError", "needs at least one client"),
+    "geo_cluster(followers=[])": (lambda tmp: _geo(followers=[]), "ConfigError", "non-empty list of cities"),
+    "client(delays=[0.1])": (
+        lambda tmp: three().client("app", delays=[0.1]),
+        "ConfigError",
+        "delays must be a dict",
+    ),
+    "client(delays={'A': -1})": (
+        lambda tmp: three().client("app", delays={"A": -1}),
+        "ConfigError",
+        "the delay to 'A' must be",
+    ),
+    "execute() on key-value nodes": (
+        lambda tmp: three().execute("DELETE FROM t"),
+        "ConfigError",
+        "use write",
+    ),
+    "lost_writes(at=future)": (
+        lambda tmp: three().lost_writes(at=100),
+        "ConfigError",
+        "must not be in the future",
+    ),
+}
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("name", list(V3))
+def test_bad_input_of_review_v3_is_refused_with_a_specific_message(name, tmp_path):
+    from replsim import errors
+    from replsim.history.linearizability import HistoryFormatError
+
+    (tmp_path / "bin").write_bytes(bytes(range(256)))
+    call, error, message = V3[name]
+    error = HistoryFormatError if error == "HistoryFormatError" else getattr(errors, error)
+    with pytest.raises(error, match=message):
+        call(tmp_path)
+    assert issubclass(error, ReplsimError)
+
+
+def test_a_sql_read_of_a_sql_cluster_runs_the_query_and_a_bad_one_says_why():
+    from replsim.errors import StoreError
+    from replsim.stores.sqlite import sql_store
+
+    c = Cluster("L", ["A"], store=sql_store("row", schema="CREATE TABLE t (x INTEGER PRIMARY KEY)"), seed=1)
+    c.execute("INSERT INTO t VALUES (7)")
+    c.advance(1.0)
+    assert c.read("SELECT x FROM t", node="A") == [(7,)]
+    with pytest.raises(StoreError, match="syntax error"):
+        c.read("SELEC x")

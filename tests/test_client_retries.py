@@ -123,3 +123,60 @@ def test_bad_writer_settings_are_refused():
         c.start_writes(rate=1, name="")
     with pytest.raises(UnknownNodeError):
         c.start_writes(rate=1, node="nobody")
+
+
+# --- review v3, bug 1: a retry is answered only once its write is committed ------------------------
+def test_a_retry_of_a_write_the_leader_logged_waits_for_the_replicas_it_promised():
+    """sync_replicas=1; the leader logs the write while cut off from its followers, restarts (its queue of
+    waiting writes is volatile, the log is not), and the retry with the same key arrives: it must wait
+    until a follower holds the write, and is then told ok with the first attempt's position."""
+    c = Cluster(leader="L", followers=["A", "B"], sync_replicas=1, delay=0.005, seed=1)
+    app = c.client("app", near="L", timeout=0.2, retries=2, backoff=0.3, idempotent=True)
+    c.partition(["L"], ["A", "B"])
+    app.write("k", 1)
+    c.advance(0.05)
+    c.crash("L")
+    c.recover("L")
+    c.advance(0.6)  # the first attempt timed out, the retry reached L
+    first, retry = app.requests[0].attempts
+    assert first.outcome == "info" and retry.outcome in ("pending", "info")
+    assert [e.change for e in c.node("L").log.entries] == [("k", 1, "app:1")]  # written once, held by L alone
+    c.heal()
+    c.advance(1.0)
+    attempts = app.requests[0].attempts
+    assert attempts[-1].outcome == "ok" and attempts[-1].lsn == 1  # once A or B holds it
+    assert c.node("A").lsn == 1 and len(c.node("L").log.entries) == 1  # and still written once
+    c.crash("L")
+    c.promote("A")
+    c.advance(0.5)
+    assert c.lost_writes() == []
+
+
+def test_under_elections_a_retry_of_an_earlier_terms_write_waits_for_an_entry_of_the_new_term():
+    """Raft: n1 logs a write it cannot replicate, loses its term, wins a later one (its log is the most up
+    to date); the retry is not answered while only n1 holds the write, and once a write of the new term
+    commits, it is (Ongaro and Ousterhout, section 5.4.2)."""
+    from replsim.failover import attach
+
+    c = Cluster(leader="n1", followers=["n2", "n3"], delay=0.005, heartbeat=0.05, seed=3)
+    attach(c, "quorum", timeout=(0.15, 0.3))
+    app = c.client("app", near="n1", timeout=0.4, retries=3, backoff=0.2, idempotent=True)
+    c.advance(1.0)
+    c.crash("n3")
+    c.cut("n1", "n2")
+    app.write("k", "v")
+    c.advance(0.52)
+    c.heal()
+    while c.node("n1").role != "leader":
+        c.advance(0.005)
+    c.cut("n1", "n2")
+    c.advance(0.6)
+    assert [o.outcome for o in app.requests[0].attempts if o.outcome == "ok"] == []
+    c.heal()
+    c.advance(0.3)  # n2 now holds the entry of the old term: still no entry of the new term is committed
+    assert all(o.outcome != "ok" for o in app.requests[0].attempts)
+    other = c.client("other", near="n1", timeout=1.0)
+    other.write("z", 1)  # an entry of n1's term, committed by n1 and n2
+    c.advance(1.5)
+    assert other.ops[0].outcome == "ok"
+    assert app.requests[0].outcome == "ok" and app.requests[0].attempts[-1].lsn == 1

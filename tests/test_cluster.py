@@ -507,3 +507,31 @@ def test_writes_waiting_for_a_dead_sync_standby_are_not_available():
     _, share = c.history.write_availability(bin_seconds=1.0, until=5)
     assert list(share[:2]) == [1.0, 1.0] and list(share[2:]) == [0.0, 0.0, 0.0]
     assert {o.outcome for o in c.history.writes() if o.invoke >= 2.01} == {"pending"}
+
+
+def test_rejoin_gives_the_node_the_leaders_epoch_so_a_stale_append_cannot_take_it_back():
+    """Bug 4 of review v3: L was down through two promotions; an append from F3 (deposed a moment ago,
+    epoch 3) is still on its way when the operator points L at F2 (epoch 4). L must stay with F2, learn
+    that F2's log no longer covers what it needs, and show "needs rebuild" (heartbeat=None: nothing
+    else would ever correct it)."""
+    c = Cluster("L", ["F1", "F2", "F3", "F4"], delay=0.001, jitter=0.0005, heartbeat=None, sync_replicas=2)
+    c.promote("F1")
+    c.write("c", 1)
+    c.crash("L")
+    c.rebuild("F2")
+    c.advance(0.2)
+    c.partition(["F4", "F3", "L"])
+    c.promote("F3")
+    c.promote("F2")
+    c.heal()
+    c.recover("L")
+    for n in c.names:
+        if n != c.leader:
+            c.rejoin(n)
+    c.advance(10.0)
+    L = c.node("L")
+    assert (L.leader, L.epoch) == ("F2", 4)
+    assert L.needs_rebuild == 1 and c.view().nodes["L"].trouble == "needs rebuild"
+    c.rebuild("L")
+    c.advance(1.0)
+    assert L.lsn == c.node("F2").lsn and c.view().nodes["L"].trouble == ""

@@ -3,10 +3,11 @@
 import pytest
 
 from replsim import Cluster
+from replsim.course.elections import time_to_elect
 from replsim.errors import ConfigError
 from replsim.history.checks import leaders_at_once, leaders_by_term
 from replsim.node import CANDIDATE, FOLLOWER, LEADER
-from replsim.node.election import Elections, leaders_elected, time_to_elect
+from replsim.node.election import Elections, leaders_elected
 
 NAMES = ["n1", "n2", "n3", "n4", "n5"]
 
@@ -194,3 +195,17 @@ def test_a_win_of_an_older_term_learned_late_does_not_move_the_clients():
     assert wins == [("elected", "n1"), ("elected late", "n2")]
     assert c.leader == "n1" and c.node("n1").role == LEADER
     assert all(n.leader == "n1" for name, n in c.nodes.items() if name != "n1")
+
+
+def test_time_to_elect_crashes_the_leader_of_the_moment_not_always_n1():
+    """Links slower than the timeouts: an election already moved the lead away from n1 before the crash.
+    Crashing n1 then measured nothing ("no leader in 10 s" while one existed); the leader crashes now."""
+    slow = {"delay": 0.1, "jitter": 0.05, "heartbeat": 0.1}
+    out = time_to_elect((0.15, 0.30), seed=0, **slow)
+    names = [f"n{i}" for i in range(1, 6)]
+    c = Cluster(leader="n1", followers=names[1:], seed=0, **slow)
+    Elections(c, (0.15, 0.30))
+    c.run(until=1.0 + c.sim.stream("crash time").uniform(0.0, 0.1))  # the same moment as time_to_elect's
+    assert c.leader != "n1" and c.node(c.leader).role == "leader"
+    assert out.crashed == c.leader and out.seconds is not None and out.seconds < 10.0
+    assert time_to_elect((0.15, 0.30), seed=0).crashed == "n1"  # a settled cluster: n1 still leads

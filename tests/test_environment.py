@@ -72,13 +72,16 @@ def test_environment_lists_every_course_package(path: Path) -> None:
     assert not missing, f"{path.relative_to(ROOT)} lacks packages from pyproject.toml: {missing}"
 
 
-def test_environment_has_nbval_to_check_the_notebooks() -> None:
-    """An instructor on conda can check the committed notebooks' numbers: nbval (and its pytest) is there."""
+@pytest.mark.parametrize("tool", ["nbval", "pytest-timeout", "jupytext", "nbconvert"])
+def test_environment_can_check_and_rebuild_the_notebooks(tool: str) -> None:
+    """An instructor on conda can check the notebooks' numbers (`pytest notebooks/`: nbval, and
+    pytest-timeout for the `timeout` option pyproject sets) and rebuild them (`tools/nbbuild.py`:
+    jupytext, nbconvert), pinned as the test extra pins them."""
     have = environment_packages(ENV)
-    assert "nbval" in have, "environment.yml should list nbval (the design card lists it)"
+    assert tool in have, f"environment.yml should list {tool}"
     test_extra = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]["test"]
-    wanted = next(r for r in test_extra if normalise(r) == "nbval")
-    assert have["nbval"].replace(" ", "") == wanted, f"pin nbval as pyproject.toml does: {wanted}"
+    wanted = next(r for r in test_extra if normalise(r) == tool)
+    assert have[tool].replace(" ", "") == wanted, f"pin {tool} as pyproject.toml does: {wanted}"
 
 
 def test_environment_pins_python_311() -> None:

@@ -3,8 +3,9 @@
 import pytest
 
 from replsim import Cluster
+from replsim.course.split_brain import EAST, WEST, rebuild, split_brain
 from replsim.errors import ConfigError
-from replsim.failover import EAST, WEST, FailoverMonitor, attach, build, design_of, rebuild, split_brain
+from replsim.failover import FailoverMonitor, attach, build, design_of
 from replsim.history.checks import leaders_at_once, leaders_by_term, lost_by_clients
 from replsim.node import LEADER
 
@@ -119,3 +120,25 @@ def test_the_monitor_repoints_a_follower_still_in_an_old_epoch():
     result = run(generate(1236, Config(design="fencing")))
     assert result.violations == [] and result.findings["diverged after healing"] == 0
     assert "n3" in [e.node for e in result.cluster.history.events if e.kind == "rejoin"]
+
+
+def test_the_promotion_rule_is_a_function_a_learner_can_replace():
+    """The monitor asks its promotion rule whom to promote; here, always the last node it can reach."""
+    from replsim.failover import most_up_to_date
+
+    def last_reachable(choices, names):
+        return max(choices, key=names.index)
+
+    picks = {}
+    for rule in (most_up_to_date, last_reachable):
+        c = Cluster("n1", ["n2", "n3", "n4"], heartbeat=0.05, delay=0.005, seed=2)
+        FailoverMonitor(c, on="n4", timeout=0.5, interval=0.1, promotion=rule)
+        c.start_writes(rate=50)
+        c.cut("n1", "n2")  # n2 falls behind: the default rule never picks it
+        c.advance(1.0)
+        c.crash("n1")
+        c.advance(2.0)
+        picks[rule.__name__] = c.leader
+    assert picks == {"most_up_to_date": "n3", "last_reachable": "n4"}
+    with pytest.raises(ConfigError, match="promotion must be a function"):
+        FailoverMonitor(Cluster("a", ["b", "c"]), promotion="n2")

@@ -14,8 +14,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from replsim import Cluster  # noqa: E402
+from replsim.course.split_brain import EAST, WEST, split_brain  # noqa: E402
 from replsim.errors import ConfigError  # noqa: E402
-from replsim.failover import EAST, WEST, split_brain  # noqa: E402
 from replsim.node.sender import send_in_batches  # noqa: E402
 from replsim.ui import ControlPanel  # noqa: E402
 from replsim.ui.plots import swimlane_plot, value_plot  # noqa: E402
@@ -129,7 +129,7 @@ def test_lesson_6s_panel_partitions_groups_flags_a_split_brain_and_switches_desi
     panel.inputs["design"].value = "quorum"
     assert panel.last_error is None and panel.cluster.failover.design == "quorum" and panel.cluster.now == 0
     assert panel.inputs["design"].value == "quorum"
-    assert set(panel.buttons) == {"split", "heal", "advance", "now"}
+    assert set(panel.buttons) == {"split", "heal", "advance"}
     panel.inputs["side"].value = ("east",)
     panel.buttons["split"].click()
     panel.inputs["seconds"].value = 3.0

@@ -6,8 +6,8 @@ import re
 import pytest
 
 from replsim import Cluster
-from replsim.clients.shop import SHOP_DAY
-from replsim.methods import ship
+from replsim.course.methods import ship
+from replsim.course.shop import SHOP_DAY
 from replsim.ui import ControlPanel
 
 CHEFS = ["Sous chef A", "Sous chef B"]
@@ -79,7 +79,7 @@ def test_spread_reads_shares_the_load_and_skips_followers_that_are_down(kitchen_
 
 
 def busy(c, node):
-    from replsim.clients.readers import busy_share
+    from replsim.course.readers import busy_share
 
     return busy_share(c.history, node, c.now - 1.0, c.now)
 
@@ -87,7 +87,7 @@ def busy(c, node):
 def test_run_sql_ships_it_and_the_plot_counts_divergent_rows(shop_panel):
     p, c = shop_panel, shop_panel.cluster
     p.buttons["sql"].click()
-    assert "logged Statement" in shown(p.message) and p.last_error is None
+    assert "logged the statement, 89 bytes to ship" in shown(p.message) and p.last_error is None
     p.buttons["advance"].click()
     assert {f: len(c.divergence(["primary", f])) for f in ("replica-1", "replica-2")} == {
         "replica-1": 1,

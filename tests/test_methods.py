@@ -3,11 +3,12 @@
 import pytest
 
 from replsim import Cluster, StoreError
-from replsim.clients.shop import SHOP_DAY, SHOP_SCHEMA, run_statements
+from replsim.course.methods import ship
+from replsim.course.shop import SHOP_DAY, SHOP_SCHEMA, run_statements
 from replsim.engine import Simulator
 from replsim.errors import ConfigError
-from replsim.methods import Pages, RowChanges, Statement, rewrite, ship, sql_store
-from replsim.stores.sqlite import SQLiteStore, julian_day
+from replsim.stores.shipping import Pages, RowChanges, Statement, rewrite
+from replsim.stores.sqlite import SQLiteStore, julian_day, sql_store
 
 DAY = [sql for _, sql in SHOP_DAY]
 

@@ -92,3 +92,14 @@ def test_a_build_keeps_cells_tags_and_stable_ids_and_fixed_metadata(lesson):
     assert [c.id for c in built.cells] == [c.id for c in committed.cells]
     assert built.metadata == nbbuild.METADATA  # no jupytext or version numbers to drift
     assert nbbuild.difference(src, out_dir) == ""
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.name)
+def test_the_committed_notebook_is_stored_as_the_courses_jupyterlab_saves_it(src):
+    """Bytes of the committed notebook == the course's form of it (tools/notebook_form.py), so that the
+    pre-save hook of `make course` writes back exactly these bytes when a learner only reads."""
+    path = nbbuild.notebook_for(src)
+    nb = nbformat.read(path, as_version=4)
+    assert nbformat.writes(nbbuild.normalise(nb)) + "\n" == path.read_text(), (
+        f"{path.name} is not in the course's form: run python tools/nbbuild.py {src.stem[:2]}"
+    )

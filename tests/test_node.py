@@ -30,6 +30,9 @@ class Host:
     def committed(self, node, token):
         self.committed_tokens.append(token)
 
+    def acknowledged(self, node, token, lsn, epoch):
+        self.committed_tokens.append(token)
+
     def unknown(self, node, token, why):
         self.unknown_tokens.append(token)
 
@@ -235,3 +238,87 @@ def test_a_leader_that_compacted_its_log_says_so_and_the_follower_waits_for_a_re
     n["L"].send_snapshot("F")
     deliver(host, n)
     assert n["F"].needs_rebuild is None and n["F"].lsn == 80 and n["F"].store.get("k") == 79
+
+
+# --- stepped by hand, message by message (etcd raft's interaction tests) ----------------------------
+def test_each_handler_takes_its_messages_fields_in_order():
+    """One definition of every message (replsim.node.messages): the handlers' parameters are its fields."""
+    import inspect
+    from types import SimpleNamespace
+
+    from replsim.node.election import Elector
+    from replsim.node.messages import KINDS
+
+    host, nodes = cluster()
+    node = nodes["L"]
+    node.elector = Elector.__new__(Elector)
+    node.monitor = SimpleNamespace(on_pong=lambda src, role, epoch, lsn, last_epoch, leader: None)
+    node._wire()
+    handlers = dict(node.handlers)
+    handlers.update(
+        append=node.on_append,
+        ack=node.on_ack,
+        confirm=node.on_confirm,
+        vote=Elector.on_vote,
+        voted=Elector.on_voted,
+    )
+    for kind, message in KINDS.items():
+        if kind == "reply":
+            from replsim.clients.client import Client
+
+            fn = Client.on_reply
+        else:
+            fn = handlers[kind]
+        params = [p for p in inspect.signature(fn).parameters if p != "self"]
+        assert params == list(message._fields), kind
+
+
+def trace(host):
+    """The messages sent since the last look, as (to, kind, fields), and forget them."""
+    out = [(dst, kind, msg[1:]) for dst, kind, msg in host.outbox]
+    host.outbox.clear()
+    return out
+
+
+def test_a_leader_and_a_follower_stepped_message_by_message():
+    host, n = cluster(sync=1)
+    L, F = n["L"], n["F"]
+    L.client_write(("k", 1), token="w1")
+    [(dst, kind, (epoch, prev, prev_epoch, entries, history))] = trace(host)
+    assert (dst, kind, epoch, prev, prev_epoch, len(entries)) == ("F", "append", 1, 0, 0, 1)
+    F.step(("L", epoch, prev, prev_epoch, entries, history), "append")
+    assert F.lsn == 1 and trace(host) == [("L", "ack", (1, 1, True))]
+    assert host.committed_tokens == []  # not before the follower's acknowledgement arrives
+    L.step(("F", 1, 1, True), "ack")
+    assert host.committed_tokens == ["w1"]
+    L.heartbeat()
+    [(_, kind, (epoch, prev, _, entries, _))] = trace(host)
+    assert (kind, prev, entries) == ("append", 1, ())
+    with pytest.raises(Exception, match="takes no 'vote' messages"):
+        F.step(("L", 2, 0, 0), "vote")
+
+
+def test_a_candidate_stepped_message_by_message():
+    """A follower that hears no leader stands for term 2, asks for votes, wins with one, and announces it."""
+    from types import SimpleNamespace
+
+    from replsim.node.election import Elector
+
+    host, n = cluster(followers=("F", "G"))
+    host.appointed = lambda node, kind, detail: host.events.append((node, kind, detail))
+    F = n["F"]
+    world = SimpleNamespace(
+        cluster=SimpleNamespace(nodes=n), timeout=(0.15, 0.15), majority=2, check_quorum=True, rounds=[]
+    )
+    elector = Elector(world, F)
+    host.sim.run(until=0.2)  # its election timeout passes without a word from the leader
+    assert F.role == "candidate" and F.epoch == 2
+    assert sorted(trace(host)) == [("G", "vote", (2, 0, 0)), ("L", "vote", (2, 0, 0))]
+    n["G"].elector = Elector(world, n["G"])
+    n["G"].step(("F", 2, 0, 0), "vote")  # G grants it: F's log is as up to date as its own
+    assert trace(host) == [("F", "voted", (2, True))]
+    F.step(("G", 2, True), "voted")
+    assert F.role == "leader" and elector.votes == {"F", "G"}
+    sent = trace(host)
+    assert {(dst, kind) for dst, kind, _ in sent} == {("L", "append"), ("G", "append")}  # it announces itself
+    assert all(fields[0] == 2 for _, _, fields in sent)

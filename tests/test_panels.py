@@ -4,9 +4,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+from replsim.course.sweep import MODES, best_standby, commit_sweep, failover, scenario, summary, table
 from replsim.errors import ConfigError
 from replsim.history.anomalies import KINDS
-from replsim.sweep import MODES, best_standby, commit_sweep, failover, scenario, summary, table
 from replsim.ui import ControlPanel
 from replsim.ui.course_actions import ACK_PLOT, anomalies, commit_world, reads_world
 from replsim.ui.figures import acknowledged_plot, geo_read_plot, policy_plot, stage_timeline, tradeoff_plot
@@ -31,7 +31,7 @@ def test_reads_panel_names_the_anomaly_a_user_meets_and_a_policy_that_removes_it
     p.inputs["user"].value, p.inputs["policy"].value = "Tokyo", "nearest replica"
     p.buttons["write"].click()
     assert (
-        "Tokyo user sent x = 'Tokyo#1' to the leader, San Francisco: 52.5 ms there"
+        "Tokyo user sent x = 'Tokyo#1' to the leader, San Francisco: 52.5 ms each way"
         in p.message.value.replace("&#x27;", "'")
     )
     advance(p, 0.110)

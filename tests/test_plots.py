@@ -238,7 +238,7 @@ def test_lag_plot_has_labels_legend_and_event_marks():
     c = crash_and_recover()
     ax = lag_plot(c).axes[0]
     assert ax.get_xlabel() == "virtual time (s)"
-    assert ax.get_ylabel() == "peak lag in each time step\n(log entries behind the leader)"
+    assert ax.get_ylabel() == "peak lag in each 0.2 s step\n(log entries behind the leader)"  # 8 s in 40
     assert lag_plot(c, peak=False).axes[0].get_ylabel() == "lag (log entries behind the leader)"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == CHANNELS
     labels = " ".join(t.get_text() for t in ax.texts)
@@ -369,3 +369,26 @@ def test_the_picture_and_the_table_of_a_past_moment_come_from_the_record():
     line = lag_plot(c, until=3.0).axes[0].get_lines()[0]
     assert line.get_xdata()[-1] == 3.0
     plt.close("all")
+
+
+def test_availability_draws_acknowledged_writes_later_lost_apart():
+    c = anchor()
+    c.start_writes(rate=20, keys=["headline"])
+    c.advance(2)
+    for n in CHANNELS:
+        c.cut("Anchor", n)  # nothing reaches the channels from t = 2 s
+    c.advance(1)
+    c.crash("Anchor")
+    c.promote("Channel A")
+    c.advance(1)
+    ax = availability_plot(c).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["acknowledged", "acknowledged, then lost", "refused or unanswered", "none tried"]
+    lost = [p for p in ax.patches if p.get_label() == "acknowledged, then lost" or p.get_hatch() == "xx"]
+    heights = [round(p.get_height()) for p in lost]
+    assert heights[2] == 100 and heights[0] == heights[1] == heights[3] == 0  # every write of 2-3 s lost
+    c2 = anchor()
+    c2.advance(1)
+    assert "acknowledged, then lost" not in [
+        t.get_text() for t in availability_plot(c2).axes[0].get_legend().get_texts()
+    ]

@@ -13,9 +13,9 @@ from replsim.clients.policies import (
     WaitForPosition,
     policy,
 )
-from replsim.clients.sessions import Sessions, compare, read_stats
+from replsim.course.geo import CITIES, RTT_MS, SOURCES, city_clients, geo_cluster, one_way
+from replsim.course.sessions import Sessions, compare, read_stats
 from replsim.errors import ConfigError
-from replsim.geo import CITIES, RTT_MS, SOURCES, city_clients, geo_cluster, one_way
 
 
 def app(seed=1):

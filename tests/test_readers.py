@@ -3,7 +3,7 @@
 import pytest
 
 from replsim import Cluster, ConfigError
-from replsim.clients.readers import Readers, busy_share, read_scaling, stale_reads
+from replsim.course.readers import Readers, busy_share, read_scaling, stale_reads
 from replsim.lesson import sample
 
 CHEFS = ["Sous chef A", "Sous chef B"]

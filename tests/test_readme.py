@@ -22,6 +22,15 @@ def run(code):
     return out.getvalue()
 
 
+def test_the_readme_says_what_its_first_example_prints():
+    """The text block after the first example is exactly what it prints."""
+    stated = re.search(
+        r"```python\n.*?```\n\nIt prints[^`]*?:\n\n```text\n(.*?)```", README.read_text(), re.S
+    )
+    assert stated, "the README's first example should be followed by 'It prints ...:' and a text block"
+    assert run(examples()[0]) == stated.group(1)
+
+
 def test_the_readme_example_runs_and_loses_the_writes_it_says():
     first, _ = examples()
     printed = run(first)

@@ -6,8 +6,8 @@ import pytest
 
 from replsim import Cluster, ConfigError, StoreError
 from replsim.engine import Simulator
-from replsim.methods import RowShipping, sql_store
-from replsim.stores.sqlite import EPOCH, SQLiteStore, compile_options, page_size_of, sqlite_version
+from replsim.stores.shipping import RowShipping
+from replsim.stores.sqlite import EPOCH, SQLiteStore, compile_options, page_size_of, sql_store, sqlite_version
 
 SCHEMA = "CREATE TABLE t (id INTEGER PRIMARY KEY, v);"
 

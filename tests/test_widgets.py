@@ -40,17 +40,20 @@ def descendants(widget):
 
 # --- what the panel shows ----------------------------------------------------------
 def test_default_panel_has_the_four_actions_with_clear_words_and_tooltips(panel):
-    assert list(panel.buttons) == ["write", "crash", "recover", "advance", "now"]
-    assert [b.description for b in panel.buttons.values()] == ["Write", "Crash", "Recover", "Advance", "Now"]
+    assert list(panel.buttons) == ["write", "crash", "recover", "advance"]
+    assert [b.description for b in panel.buttons.values()] == ["Write", "Crash", "Recover", "Advance"]
     assert all(len(b.tooltip) > 15 for b in panel.buttons.values())
-    assert set(panel.inputs) == {"write_key", "write_value", "write_node", "node", "seconds", "look back"}
+    # the look back is the view's scrub, in the browser: no slider of the panel's own
+    assert set(panel.inputs) == {"write_key", "write_value", "write_node", "node", "seconds"}
     assert panel.inputs["write_node"].value == "Anchor"  # writes go to the leader unless changed
     assert panel.inputs["node"].value == "Channel A"
     assert isinstance(panel, widgets.VBox)
 
 
-def test_panel_shows_status_message_and_a_png(panel):
-    assert bytes(panel.image.value).startswith(b"\x89PNG")
+def test_panel_shows_status_message_the_live_view_and_a_png(panel):
+    assert bytes(panel.image.value).startswith(b"\x89PNG")  # the lag plot
+    assert [n["name"] for n in panel.view.places["nodes"]] == ["Anchor", *CHANNELS]
+    assert panel.view.delta["seq"] == 0 and panel.view.delta["since"] == -1  # the whole past, once
     assert "t = 0.0 s" in shown(panel.status) and all(n in shown(panel.status) for n in ["Anchor", *CHANNELS])
     assert "Ready" in shown(panel.message)
     assert panel.last_error is None
@@ -68,14 +71,18 @@ def test_panel_uses_no_output_widget_and_leaks_no_pyplot_figure():
 # --- actions -----------------------------------------------------------------------------
 def test_write_on_the_leader_succeeds_and_redraws(panel):
     c = panel.cluster
-    image = bytes(panel.image.value)
+    seq = panel.view.delta["seq"]
     panel.inputs["write_key"].value = "headline"
     panel.inputs["write_value"].value = "Thursday"
     panel.buttons["write"].click()
     assert c.nodes["Anchor"].lsn == 1 and c.read("headline") == "Thursday"
     assert "accepted headline = 'Thursday' at lsn 1" in shown(panel.message)
     assert "Refused" not in shown(panel.message) and panel.last_error is None
-    assert bytes(panel.image.value) != image
+    delta = panel.view.delta
+    assert delta["seq"] == seq + 1 and delta["since"] == 0 and delta["now"] == 0
+    assert delta["ops"] == [[0, 0, 0, 0, 0, 0, 1, 1]]  # at t = 0, done at once, by the client at Anchor: ok
+    assert delta["nodes"] == {"Anchor": {"pos": [[0, 1]], "epochs": [[0, 1, 1]]}}
+    assert [cl["name"] for cl in panel.view.places["clients"]] == ["client at Anchor"]
 
 
 def test_write_to_a_follower_is_refused_like_postgresql(panel):
@@ -170,9 +177,12 @@ def test_a_failing_plot_is_reported_not_raised():
 
 def test_errors_are_styled_and_escaped(panel):
     panel.inputs["write_node"].value = "Channel A"
+    panel.inputs["write_key"].value = "<b>"
     panel.buttons["write"].click()
-    assert "role='alert'" in panel.message.value
-    assert "&#x27;Channel A&#x27;" in panel.message.value  # the node name is HTML-escaped
+    assert "role='alert'" in panel.message.value and "Channel A is a follower" in shown(panel.message)
+    panel.inputs["write_node"].value = "Anchor"
+    panel.buttons["write"].click()
+    assert "accepted &lt;b&gt; = " in panel.message.value  # what the learner typed is HTML-escaped
 
 
 # --- more actions and extending -------------------------------------------------------------------
@@ -292,10 +302,9 @@ def test_panel_images_are_deterministic():
     assert session() == session()
 
 
-def test_repr_is_short_and_readable(panel):
-    assert repr(panel) == (
-        "ControlPanel(Cluster(leader='Anchor', nodes=4, t=0s), actions: write, crash, recover, advance)"
-    )
+def test_repr_is_a_hint_where_the_panel_cannot_be_drawn(panel):
+    # what a notebook shows instead of the widget (before the cell runs): a hint, not a Python repr
+    assert repr(panel) == "Control panel: run this cell to start the panel"
     assert panel._repr_mimebundle_()["text/plain"] == repr(panel)
 
 
@@ -306,7 +315,7 @@ def test_an_action_name_can_be_used_once_even_without_a_button():
         p.add_action("rate", lambda: None)
 
 
-def test_the_look_back_slider_shows_a_past_moment_from_the_record_and_actions_return_to_now():
+def test_scrubbing_the_view_shows_a_past_moment_from_the_record_and_actions_return_to_now():
     c = Cluster(leader="Anchor", followers=CHANNELS, delay=0.05, seed=1)
     p = ControlPanel(c)
     c.start_writes(rate=10)
@@ -314,19 +323,61 @@ def test_the_look_back_slider_shows_a_past_moment_from_the_record_and_actions_re
     p.buttons["crash"].click()  # Channel A by default
     c.advance(2)
     p.refresh()
-    slider = p.inputs["look back"]
-    assert slider.max == 4.0 and slider.value == 4.0 and p.at is None
+    assert p.view.delta["now"] == 4_000_000 and p.at is None
     now_png = p.image.value
-    slider.value = 1.0
+    p.view.cursor = 1.0  # what the browser sets when the learner scrubs to t = 1 s and lets go
     assert p.at == 1.0 and "looking back" in shown(p.status) and "t = 1.0 s" in shown(p.status)
     assert "DOWN" not in shown(p.status)  # Channel A was still up at t = 1
     assert p.image.value != now_png and "Looking back at t = 1.0 s" in shown(p.message)
     assert c.now == 4.0  # nothing ran
-    p.buttons["now"].click()
-    assert p.at is None and "DOWN" in shown(p.status) and slider.value == 4.0
-    slider.value = 2.5
+    p.view.cursor = -1.0  # "Now"
+    assert p.at is None and "DOWN" in shown(p.status) and "Showing now: t = 4.0 s" in shown(p.message)
+    p.view.cursor = 2.5
     p.buttons["advance"].click()  # an action shows now again
-    assert p.at is None and slider.max == 5.0 and slider.value == 5.0 and p.last_error is None
+    assert p.at is None and p.view.cursor == -1.0 and p.last_error is None and "t = 5.0 s" in shown(p.status)
+
+
+def test_without_a_view_the_look_back_is_a_slider():
+    c = Cluster(leader="Anchor", followers=CHANNELS, delay=0.05, seed=1)
+    p = ControlPanel(c, plots=("lag",))
+    assert p.view is None
+    c.advance(4)
+    p.refresh()
+    slider = p.inputs["look back"]
+    assert slider.max == 4.0 and slider.value == 4.0
+    slider.value = 1.0
+    assert p.at == 1.0 and "t = 1.0 s (looking back)" in shown(p.status)
+    p.buttons["now"].click()
+    assert p.at is None and slider.value == 4.0
+
+
+def test_bad_settings_of_the_view_are_said_in_the_message_line_and_undone(panel):
+    panel.buttons["advance"].click()
+    speed = panel.view.speed
+    panel.view.speed = 0
+    assert "Refused: speed must be" in shown(panel.message) and "above 0" in shown(panel.message)
+    assert panel.view.speed == speed
+    panel.view.speed = -2.0
+    assert "got -2.0" in shown(panel.message) and panel.view.speed == speed
+    panel.view.cursor = 7.0  # after now (t = 1 s)
+    assert "Refused: cannot show t = 7 s: pick a moment from 0 to now (t = 1 s)" in shown(panel.message)
+    assert panel.view.cursor == -1.0 and panel.at is None
+    panel.view.selected = "Channel Z"
+    assert "there is no node called Channel Z; the nodes are Anchor, Channel A" in shown(panel.message)
+    assert panel.view.selected == ""
+    panel.view.selected = "Channel C"  # a node clicked in the picture: the node chooser follows
+    assert panel.inputs["node"].value == "Channel C" and panel.last_error is None
+
+
+def test_the_status_is_drawn_before_the_message_line_changes(panel):
+    """A browser waiting for the message line must find the status already updated (issue 16)."""
+    seen = []
+    panel.message.observe(lambda change: seen.append(shown(panel.status)), names="value")
+    panel.buttons["advance"].click()
+    assert seen and "t = 1.0 s" in seen[-1]
+    panel.view.cursor = 0.5
+    panel.view.cursor = -1.0
+    assert "looking back" not in seen[-1] and "t = 1.0 s" in seen[-1]
 
 
 def test_an_action_name_is_registered_once():
@@ -340,3 +391,37 @@ def test_an_action_name_is_registered_once():
             pass
 
     assert ACTIONS["crash"].__name__ == "_build_crash"
+
+
+def test_refusals_say_what_to_click_not_what_to_call(panel):
+    panel.inputs["node"].value = "Channel B"
+    panel.buttons["crash"].click()
+    panel.buttons["crash"].click()
+    assert "Recover Channel B to bring it back" in shown(panel.message)
+    assert "recover(" in panel.last_error  # the simulator's own words stay, for Python users
+    p = ControlPanel(anchor(), actions=("partition", "heal"))
+    p.buttons["partition"].click()
+    p.buttons["partition"].click()
+    assert "click Heal first" in shown(p.message) and "heal()" not in shown(p.message)
+
+
+def test_counts_and_times_read_well():
+    from replsim.ui.words import plural, seconds
+
+    assert [plural(n, "entry", "entries") for n in (0, 1, 2)] == ["0 entries", "1 entry", "2 entries"]
+    assert [seconds(t) for t in (0.0, 3.0, 0.15, 0.005, 12.25)] == [
+        "0.0 s",
+        "3.0 s",
+        "0.15 s",
+        "0.005 s",
+        "12.25 s",
+    ]
+    c = anchor()
+    c.start_writes(rate=5, keys=["headline"])
+    p = ControlPanel(c)
+    p.inputs["node"].value = "Channel C"
+    p.buttons["crash"].click()
+    p.inputs["seconds"].value = 0.1  # one write, at t = 0
+    p.buttons["advance"].click()
+    p.buttons["recover"].click()
+    assert "1 entry behind; it asks its leader for it" in shown(p.message)

@@ -35,15 +35,15 @@ import sys
 import jupytext
 import nbformat
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from notebook_form import KERNELSPEC, normalise  # noqa: E402  (tools/ is not a package)
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SRC = ROOT / "lessons"
 OUT = ROOT / "notebooks"
 FORMAT = "py:percent"
 # The notebook metadata, the same on every machine: no jupytext or Python version in it
-METADATA = {
-    "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
-    "language_info": {"name": "python"},
-}
+METADATA = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
 SHOWN = 40  # lines of a difference --check prints
 # Comparing as percent text: no header, so only the cells count
 _AS_TEXT = {"jupytext": {"notebook_metadata_filter": "-all"}}
@@ -83,15 +83,15 @@ def build(src: pathlib.Path, out_dir: pathlib.Path = OUT) -> pathlib.Path:
 
 
 def execute(path: pathlib.Path) -> None:
-    """Run a notebook top to bottom in its own folder and store the outputs."""
+    """Run a notebook top to bottom in its own folder and store the outputs, in the course's form
+    (``tools/notebook_form.py``: what the course's JupyterLab writes back when a learner only reads)."""
     from nbconvert.preprocessors import ExecutePreprocessor
 
     nb = nbformat.read(path, as_version=4)
     # record_timing=False: no timestamps in the cells' metadata, so a rebuild changes only what changed
     run = ExecutePreprocessor(timeout=600, kernel_name="python3", record_timing=False)
     run.preprocess(nb, {"metadata": {"path": str(path.parent)}})
-    nb.metadata["language_info"] = copy.deepcopy(METADATA["language_info"])
-    nbformat.write(nb, path)
+    nbformat.write(normalise(nb), path)  # stored as the course's JupyterLab saves it
 
 
 def difference(src: pathlib.Path, out_dir: pathlib.Path = OUT) -> str:

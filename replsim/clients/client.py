@@ -29,11 +29,11 @@ from ..engine.network import Link
 from ..engine.sim import check_time
 from ..errors import ConfigError
 from ..history.record import FAIL, INFO, OK, PENDING, Op
-from ..node import HEADER
+from ..node import messages
 from .workload import Writer, check_key
 
 if TYPE_CHECKING:
-    from ..cluster import Cluster
+    from .port import ClusterPort
 
 LOCAL_DELAY = 0.0005
 """One-way delay between a client and the node it stands next to (``near=``): 0.5 ms."""
@@ -66,7 +66,7 @@ class Client:
 
     def __init__(
         self,
-        cluster: Cluster,
+        cluster: ClusterPort,
         name: str,
         *,
         near: str | None = None,
@@ -102,9 +102,13 @@ class Client:
                     old = net.link(near, other)
                     links[other] = Link(old.delay, old.jitter, old.loss)
             links[near] = Link(LOCAL_DELAY)
+        if delays is not None and not isinstance(delays, dict):
+            raise ConfigError(
+                f"delays must be a dict of node name -> one-way delay in seconds, got {delays!r}"
+            )
         for other, delay in (delays or {}).items():
             cluster.node(other)
-            links[other] = Link(delay)
+            links[other] = Link(check_time(f"the delay to {other!r}", delay))
         net.add(self, node=False, links=links)
 
     def __repr__(self) -> str:
@@ -161,8 +165,8 @@ class Client:
         self.ops.append(op)
         timer = self._timers[op.id] = c.sim.timer(self._timed_out, op)
         timer.set(self.timeout)
-        msg = (self.name, op.id, kind, key, value, after) + (() if rid is None else (rid,))
-        c.network.send(name, "request", msg, HEADER + len(str(key)))
+        msg = messages.Request(self.name, op.id, kind, key, value, after, rid)
+        c.network.send(name, "request", msg, messages.HEADER + len(str(key)))
         return op
 
     def _settled(self, op: Op) -> None:
@@ -180,7 +184,7 @@ class Client:
     def on_reply(
         self,
         src: str,
-        op_id: int,
+        op: int,
         outcome: str,
         value: Any,
         lsn: int | None,
@@ -188,17 +192,17 @@ class Client:
         error: str | None,
     ) -> None:
         """A node answered: settle the operation as the client sees it (unless it already timed out)."""
-        op = self.cluster.history.ops[op_id]
-        timer = self._timers.pop(op_id, None)
-        if timer is None or op.outcome != PENDING:
+        timer = self._timers.pop(op, None)
+        done = self.cluster.history.ops[op]  # the operation answered
+        if timer is None or done.outcome != PENDING:
             return  # too late: the client gave up on it
         timer.cancel()
-        if op.kind == "read":
-            op.value = value
-        op.lsn, op.epoch = lsn, epoch
-        self.cluster.history.settle(op, self.cluster.now, OK if outcome == "ok" else FAIL, error)
+        if done.kind == "read":
+            done.value = value
+        done.lsn, done.epoch = lsn, epoch
+        self.cluster.history.settle(done, self.cluster.now, OK if outcome == "ok" else FAIL, error)
         if self._request_of:
-            self._settled(op)
+            self._settled(done)
 
     def _timed_out(self, op: Op) -> None:
         self._timers.pop(op.id, None)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from ..engine.sim import check_time
 from ..errors import ConfigError
 from ..history.record import OK, Op
+from ..validate import instance
 
 if TYPE_CHECKING:
     from .client import Client
@@ -50,6 +51,13 @@ class ReadPolicy:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def _then(then: Any, default: type) -> ReadPolicy:
+    """The policy a combined policy falls back on (``then``), or a fresh ``default``."""
+    if then is None:
+        return default()
+    return instance("then", then, ReadPolicy, "a read policy (Leader(), Nearest(), AnyReplica(), ...)")
 
 
 def _followers(client: Client) -> list[str]:
@@ -106,7 +114,7 @@ class LeaderAfterWrite(ReadPolicy):
 
     def __init__(self, window: float = 1.0, then: ReadPolicy | None = None) -> None:
         self.window = check_time("window", window)
-        self.then = then if then is not None else Nearest()
+        self.then = _then(then, Nearest)
 
     def choose(self, client: Client) -> tuple[str, int]:
         last = max((o.invoke for o in client.ops if o.kind == "write"), default=None)
@@ -124,7 +132,7 @@ class Sticky(ReadPolicy):
     name = "sticky replica"
 
     def __init__(self, then: ReadPolicy | None = None) -> None:
-        self.then = then if then is not None else AnyReplica()
+        self.then = _then(then, AnyReplica)
         self.replica: dict[str, str] = {}
 
     def choose(self, client: Client) -> tuple[str, int]:
@@ -146,7 +154,7 @@ class WaitForPosition(ReadPolicy):
     def __init__(self, then: ReadPolicy | None = None, reads: bool = True) -> None:
         if not isinstance(reads, bool):
             raise ConfigError(f"reads must be True or False, got {reads!r}")
-        self.then = then if then is not None else Nearest()
+        self.then = _then(then, Nearest)
         self.reads = reads
 
     def choose(self, client: Client) -> tuple[str, int]:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError, ReplsimError
 
 if TYPE_CHECKING:
-    from ..cluster import Cluster
     from .client import Client
+    from .port import ClusterPort
 
 MAX_RATE = 100_000.0
 """The fastest a writer may go, in writes per second of virtual time."""
@@ -37,7 +37,7 @@ class Writer:
 
     def __init__(
         self,
-        cluster: Cluster,
+        cluster: ClusterPort,
         rate: float,
         count: int | None,
         keys: Sequence[Any],

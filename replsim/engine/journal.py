@@ -60,8 +60,9 @@ class Message(NamedTuple):
 class Journal:
     """The most recent messages, recorded cheaply as they are sent and decoded on demand.
 
-    A delivered message is kept as ``(sent, heap item, size)``: its handler tells its
-    destination and kind when the journal is read (``owners``: handler -> (dst, kind)).
+    Each is kept as ``(sent, arrives, msg, size, dst, kind, fate)``; ``fate`` is None for a
+    message handed to the simulator, and is worked out (delivered, crashed, in flight) when
+    the journal is read.
     """
 
     __slots__ = ("_recs", "_crashed", "keep")
@@ -76,24 +77,20 @@ class Journal:
     ) -> None:
         """Record a message that the network did not deliver."""
         if self.keep:
-            self._recs.append((sent, (arrives, 0, None, msg), size, dst, kind, fate))
+            self._recs.append((sent, arrives, msg, size, dst, kind, fate))
 
     def crashed(self, arrives: float, src: str, dst: str, kind: str) -> None:
         """Mark the message arriving now from ``src`` at crashed ``dst`` (the node reports it)."""
         if self.keep:
             self._crashed.add((arrives, src, dst, kind))
 
-    def messages(self, now: float, owners: dict[Any, tuple[str, str]]) -> list[Message]:
+    def messages(self, now: float) -> list[Message]:
         """The journal, oldest first, with each message's fate as of time ``now``."""
         out = []
         crashed = self._crashed
-        for rec in self._recs:
-            sent, (arrives, _, handler, msg), size = rec[:3]
+        for sent, arrives, msg, size, dst, kind, fate in self._recs:
             src = msg[0]
-            if len(rec) == 6:
-                dst, kind, fate = rec[3:]
-            else:
-                dst, kind = owners.get(handler, ("?", "?"))
+            if fate is None:
                 if arrives > now:
                     fate = IN_FLIGHT
                 elif (arrives, src, dst, kind) in crashed:

@@ -195,8 +195,7 @@ class Network:
     @property
     def messages(self) -> list[Message]:
         """The most recent messages sent (up to ``keep_messages``), oldest first, with their fates."""
-        owners = {h: (name, kind) for name, e in self.endpoints.items() for kind, h in e.handlers.items()}
-        return self.journal.messages(self.sim.now, owners)
+        return self.journal.messages(self.sim.now)
 
     @property
     def sent(self) -> int:
@@ -343,7 +342,7 @@ class Network:
         item = (t, sim._seq, r.handlers[kind], msg)
         _heappush(sim._heap, item)
         if self._keep:
-            self._log((now, item, size))
+            self._log((now, t, msg, size, dst, kind, None))
 
     def broadcast(self, dsts: Iterable[str], kind: str, msg: tuple, size: int = 0) -> None:
         """Send the same message to each of ``dsts``, in order.
@@ -390,7 +389,7 @@ class Network:
                 sim._seq += 1
                 _heappush(heap, (t, sim._seq, handler, msg))
             if log:
-                log((now, (t, 0, handler, msg), size))
+                log((now, t, msg, size, dst, kind, None))
         if group:
             if len(group) == 1:
                 _heappush(heap, (first, seq, group[0], msg))

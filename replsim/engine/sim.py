@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import gc
 import heapq
-import math
-import numbers
 import random
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import ConfigError, RunLimitError
+from ..validate import seconds
 
 MAX_TIME = 10_000_000.0
 """The latest virtual time a simulation may reach (about 116 days): later, floats lose precision."""
@@ -31,14 +30,7 @@ def stream(seed: int, purpose: str) -> random.Random:
 
 def check_time(name: str, value: Any, *, positive: bool = False) -> float:
     """``value`` as float seconds; ConfigError naming ``name`` unless it is a finite number >= 0 (> 0)."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):  # numpy numbers are Real too
-        raise ConfigError(f"{name} must be a number of seconds, got {value!r}")
-    v = float(value)
-    if not math.isfinite(v) or v < 0 or (positive and v == 0):
-        raise ConfigError(
-            f"{name} must be a finite number of seconds {'> 0' if positive else '>= 0'}, got {value!r}"
-        )
-    return v
+    return seconds(name, value, positive=positive)
 
 
 def fanout(handlers: list, msg: tuple) -> None:

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from .measures import values_at
-from .record import OK, PENDING, History, Op
+from .record import OK, PENDING, History, Op, has_held
 
 if TYPE_CHECKING:
     from ..node import Node
+
 
 MISSING = "<missing>"
 
@@ -134,13 +135,11 @@ def check_time_order(history: History) -> list[str]:
     return bad
 
 
-def has_held(track: Any, entry: Any) -> bool:
-    """Did this node ever append this exact entry (the same object the leader wrote)?"""
-    appended = track.appended
-    i = entry.lsn - 1
-    if not track.jumps:  # without rollbacks or snapshots, the i-th entry appended is at lsn i + 1
-        return i < len(appended) and appended[i] is entry
-    return any(e is entry for e in reversed(appended))
+def holds_received(node: Node, lsn: int, epoch: int) -> bool:
+    """Has ``node`` the entry (lsn, epoch) in its log, or received and waiting to be applied?"""
+    if node.log.holds(lsn, epoch):
+        return True
+    return any(e.lsn == lsn and e.epoch == epoch for m in node._inbox for e in m[4])
 
 
 class AckWatch:
@@ -160,28 +159,36 @@ class AckWatch:
         self.violations: list[str] = []
         self.settled: dict[int, str] = {}
         cluster.history.watchers.append(self)
+        cluster.history.ack_watchers.append(self.acknowledged)
 
     def __call__(self, op: Op) -> None:
         if op.id in self.settled:
             self.violations.append(f"{op!r} settled twice (first as {self.settled[op.id]})")
         self.settled[op.id] = op.outcome
-        if op.kind != "write" or op.outcome != OK or op.lsn is None:
-            return
+
+    def acknowledged(self, op: Op, lsn: int, epoch: int) -> None:
+        """The moment ``op``'s node acknowledges it (at ``lsn`` of ``epoch``): check who holds it."""
         nodes = self.cluster.nodes
         leader = nodes[op.node]
         k = leader.sync_replicas
-        if not leader.log.holds(op.lsn, op.epoch):
-            self.violations.append(f"{op!r} acknowledged while its leader {op.node} does not hold it")
+        if not leader.log.holds(lsn, epoch):
+            self.violations.append(
+                f"{op!r} acknowledged at lsn {lsn} while its leader {op.node} does not hold it"
+            )
             return
         if not k:
             return
-        entry = leader.log[op.lsn]
         strict = self.strict if self.strict is not None else k >= len(nodes) - 1
-        if strict:
-            holders = [n for n, node in nodes.items() if n != op.node and node.log.holds(op.lsn, op.epoch)]
+        if strict or lsn <= leader.log.base:
+            holders = [n for n, node in nodes.items() if n != op.node and node.log.holds(lsn, epoch)]
         else:
+            entry = leader.log[lsn]
             tracks = self.cluster.history.tracks
-            holders = [n for n in nodes if n != op.node and has_held(tracks[n], entry)]
+            holders = [
+                n
+                for n in nodes
+                if n != op.node and (nodes[n].log.holds(lsn, epoch) or has_held(tracks[n], entry))
+            ]
         if len(holders) < k:
             self.violations.append(
                 f"{op!r} acknowledged with sync_replicas={k} while only {holders or 'no follower'} "
@@ -257,6 +264,68 @@ def lost_by_clients(cluster: Any) -> list[Op]:
         if op.kind != "write" or op.outcome != OK:
             continue
         held = op.lsn is not None and log.holds(op.lsn, op.epoch)
+        if held and op.lsn <= log.base:  # in the snapshot the log starts from: held as (lsn, epoch) say
+            continue
         if not held or log[op.lsn].change[:2] != (op.key, op.value):
             lost.append(op)
     return lost
+
+
+class CommitWatch:
+    """Checks what commit policies promise, as writes are acknowledged and after failovers.
+
+    - At each acknowledgement: at least ``k`` standbys counted by the leader's policy
+      have confirmed the write (none needed once semi-sync has fallen back), and each
+      of them holds it, received or applied, or held it until a promotion it had no part
+      in took it away while the confirmation was on its way.
+    - After the run (:meth:`check`): an acknowledged write missing from the final
+      leader was first lost to a promotion of a node that had not confirmed it.
+    """
+
+    def __init__(self, cluster: Any) -> None:
+        self.cluster = cluster
+        self.confirmers: dict[int, list[str]] = {}  # op id -> standbys that had confirmed it
+        self.violations: list[str] = []
+        cluster.history.ack_watchers.append(self)
+
+    def __call__(self, op: Any, lsn: int, epoch: int) -> None:
+        """The moment ``op``'s node acknowledges it (at ``lsn`` of ``epoch``): check the confirmations."""
+        nodes = self.cluster.nodes
+        leader = nodes[op.node]
+        policy = leader.commit
+        if policy is None:
+            return
+        who = policy.confirmed_by(leader, lsn)
+        self.confirmers[op.id] = who
+        if len(who) < policy.required(leader):
+            self.violations.append(
+                f"{op!r} acknowledged under {policy.describe()} with only {who} confirming"
+            )
+        entry = leader.log[lsn] if lsn > leader.log.base else None
+        tracks = self.cluster.history.tracks
+        for f in who:
+            # it holds it now, or held it and lost it since to a promotion of a node that lacked it
+            # (its confirmation was true when sent: a leader cannot know what happened after)
+            if not holds_received(nodes[f], lsn, epoch) and not (entry and has_held(tracks[f], entry)):
+                self.violations.append(f"{op!r}: {f} counted as confirming it, but never had it")
+
+    def first_loss(self, op: Any) -> tuple[float, str] | None:
+        """The first leader appointed after ``op`` was written that did not hold it: (time, name).
+
+        From the write, not its acknowledgement: a promotion while a confirmation is on its
+        way can already take the write away (the confirming standby then discards it too).
+        """
+        h = self.cluster.history
+        for when, name in h.leaders:
+            if when >= op.invoke and not h.tracks[name].holds([op.lsn], [op.epoch], [when])[0]:
+                return when, name
+        return None
+
+    def check(self) -> list[str]:
+        """The violations seen, plus lost writes first lost to a node that had confirmed them."""
+        bad = list(self.violations)
+        for op in self.cluster.lost_writes():
+            loss = self.first_loss(op)
+            if loss is not None and loss[1] in self.confirmers.get(op.id, ()):
+                bad.append(f"{op!r} lost although {loss[1]}, promoted at t={loss[0]:.6g}, had confirmed it")
+        return bad

@@ -25,7 +25,8 @@ The JSON lines format (one operation per line; blank lines are skipped)::
 - ``value``: the value written; the value a read returned (``null``: the register was
   empty); for a cas, ``[expected, new]``;
 - ``invoke``, ``complete``: times in seconds (``complete`` >= ``invoke``; ``null`` or
-  absent for an ``info`` operation);
+  absent for an ``info`` operation; if given, it is when the client gave up, and the
+  operation may still take effect later);
 - ``outcome``: ``"ok"``, ``"fail"`` or ``"info"``;
 - ``key`` (optional): which register (default: one register).
 
@@ -41,7 +42,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ReplsimError
+from ..errors import ConfigError, ReplsimError
+from ..validate import whole
+from .record import Op
 
 FUNCTIONS = ("read", "write", "cas")
 OUTCOMES = ("ok", "fail", "info")
@@ -153,9 +156,25 @@ def parse_jsonl(text: str | Iterable[str]) -> list[Operation]:
 
 
 def read_jsonl(path: str | os.PathLike) -> list[Operation]:
-    """The operations in a JSON lines file."""
-    with open(path, encoding="utf-8") as fh:
-        return parse_jsonl(fh.read())
+    """The operations in a JSON lines file (HistoryFormatError if it cannot be read as one)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        raise HistoryFormatError(
+            f"no such file: {str(path)!r}; give the path of a JSON lines history"
+        ) from None
+    except IsADirectoryError:
+        raise HistoryFormatError(
+            f"{str(path)!r} is a folder; give the path of a JSON lines history"
+        ) from None
+    except UnicodeDecodeError:
+        raise HistoryFormatError(
+            f"{str(path)!r} is not text (UTF-8); a history is JSON lines, one operation per line"
+        ) from None
+    except OSError as exc:
+        raise HistoryFormatError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+    return parse_jsonl(text)
 
 
 def to_jsonl(ops: Iterable[Operation]) -> str:
@@ -202,46 +221,68 @@ def _step(state: Any, op: Operation) -> tuple[bool, Any]:
     return op.outcome == "info", state  # an unknown cas may have found another value, and failed
 
 
-def _trim(ops: list[Operation], init: Any) -> list[Operation]:
-    """Operations of unknown outcome, made cheaper to search without changing the answer.
+def _written(o: Operation) -> Any:
+    """The value a write or cas puts in the register (if it takes effect)."""
+    return o.value if o.f == "write" else o.value[1]
 
-    One whose value nobody observed (no read returned it, no successful cas expected it)
-    can be taken never to have happened. One whose value, written by it alone, was
-    observed must have taken effect before the first observer completed.
+
+def _trim(ops: list[Operation], init: Any) -> list[tuple[Operation, float]]:
+    """Each operation with the latest instant it may take effect, the search made cheaper without
+    changing the answer.
+
+    A known operation takes effect by its completion. One of unknown outcome may take
+    effect at any instant after its invocation, or never (its ``complete``, if given, is
+    when its client gave up, not a deadline), with two exceptions that are sound for
+    repeated values too:
+
+    - a value nobody may need (no read returned it, no successful cas expected it, no
+      unknown cas that stays expected it) is left out: its writer can be taken never to
+      have happened (or to have happened last, which is the same);
+    - a value written by that operation alone, and not the initial value, that someone
+      observed: it took effect before the first observer completed. Observing the new value
+      of such an unknown cas means it succeeded, so its expected value was observed then too.
     """
-    observed: dict[Any, float] = {}
+    observed: dict[Any, float] = {}  # value -> the earliest completion of an operation that saw it
     written: dict[Any, int] = {}
     for o in ops:
-        if o.f == "read" and o.outcome == "ok":
-            seen = o.value
-        elif o.f == "cas" and o.outcome == "ok":
-            seen = o.value[0]
-        else:
-            seen = _NOTHING
-        if seen is not _NOTHING:
-            observed[seen] = min(observed.get(seen, math.inf), o.complete)  # type: ignore[arg-type]
+        if o.outcome == "ok" and o.f in ("read", "cas"):
+            seen = o.value if o.f == "read" else o.value[0]
+            observed[seen] = min(observed.get(seen, math.inf), o.complete)  # type: ignore[type-var]
         if o.f != "read":
-            v = o.value if o.f == "write" else o.value[1]
+            v = _written(o)
             written[v] = written.get(v, 0) + 1
+
+    def sole(v: Any) -> bool:  # written by one operation only, and not there from the start
+        return written.get(v, 0) == 1 and v != init
+
     grew = True
-    while grew:  # an unknown cas whose new value was seen did succeed: it saw its expected value
+    while grew:  # an unknown cas whose new value, written by it alone, was seen did succeed
         grew = False
         for o in ops:
-            if o.f == "cas" and o.outcome == "info" and o.value[1] in observed:
+            if o.f == "cas" and o.outcome == "info" and sole(o.value[1]) and o.value[1] in observed:
                 by = observed[o.value[1]]
                 if by < observed.get(o.value[0], math.inf):
                     observed[o.value[0]] = by
                     grew = True
+    needed = set(observed)
+    kept: set[int] = set()
+    grew = True
+    while grew:  # an unknown cas that stays needs its expected value
+        grew = False
+        for i, o in enumerate(ops):
+            if o.outcome == "info" and i not in kept and _written(o) in needed:
+                kept.add(i)
+                if o.f == "cas" and o.value[0] not in needed:
+                    needed.add(o.value[0])
+                    grew = True
     out = []
-    for o in ops:
-        if o.outcome == "info":
-            v = o.value if o.f == "write" else o.value[1]
-            if v not in observed:
-                continue
-            if written[v] == 1 and v != init:
-                o = Operation(o.process, o.f, o.value, o.invoke, max(observed[v], o.invoke), "info", o.key)
-        out.append(o)
-    return out
+    for i, o in enumerate(ops):
+        if o.outcome != "info":
+            out.append((o, o.complete))
+        elif i in kept:
+            v = _written(o)
+            out.append((o, max(observed[v], o.invoke) if sole(v) and v in observed else math.inf))
+    return out  # type: ignore[return-value]
 
 
 _NOTHING = object()
@@ -292,7 +333,10 @@ def check_register(
     ops: list[Operation], init: Any = None, key: Any = None, max_steps: int = MAX_STEPS
 ) -> KeyResult:
     """Search for a linearization of one register's operations (the register starts as ``init``)."""
-    ops = _trim([o for o in ops if o.outcome != "fail" and not (o.f == "read" and o.outcome == "info")], init)
+    timed = _trim(
+        [o for o in ops if o.outcome != "fail" and not (o.f == "read" and o.outcome == "info")], init
+    )
+    ops = [o for o, _ in timed]
     result = KeyResult(key, len(ops), True)
     if not ops:
         return result
@@ -302,8 +346,7 @@ def check_register(
             result.linearizable, result.stuck, result.value = False, o, init
             return result
     events = []
-    for i, o in enumerate(ops):
-        done = math.inf if o.complete is None else o.complete
+    for i, (o, done) in enumerate(timed):
         events.append((o.invoke, 0, i, True))
         events.append((done, 1, i, False))
     events.sort()  # calls before returns at the same instant: those overlap
@@ -420,9 +463,26 @@ def check(ops: Iterable[Any], init: Any = None, max_steps: int = MAX_STEPS) -> R
     """Check a history: :class:`Operation`s, replsim ``Op``s (``History.ops``), or a JSON lines file path."""
     if isinstance(ops, (str, os.PathLike)):
         ops = read_jsonl(ops)
+    elif isinstance(ops, (bytes, dict)) or not isinstance(ops, Iterable):
+        raise ConfigError(f"check() takes operations or the path of a JSON lines file, got {ops!r}")
     ops = list(ops)
-    if ops and not isinstance(ops[0], Operation):
+    if all(isinstance(o, Operation) for o in ops):
+        pass
+    elif all(isinstance(o, Op) for o in ops):
         ops = from_history(ops)
+    else:
+        bad = next(o for o in ops if not isinstance(o, (Operation, Op)))
+        raise ConfigError(
+            "check() takes Operations (replsim.history.linearizability), replsim operations "
+            f"(cluster.history.ops) or the path of a JSON lines file; got {bad!r} among them"
+        )
+    try:
+        hash(init)
+    except TypeError:
+        raise ConfigError(
+            f"init is the register's first value: a string, a number or None, got {init!r}"
+        ) from None
+    whole("max_steps", max_steps, 1)
     by_key: dict[Any, list[Operation]] = {}
     for o in ops:
         by_key.setdefault(o.key, []).append(o)

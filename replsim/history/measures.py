@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .record import OK, Op
+from .ops import OK, Op
 
 if TYPE_CHECKING:
     from .record import History

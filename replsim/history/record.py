@@ -16,53 +16,30 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..log import Entry, epoch_at
 from ..log import History as EpochHistory
+from .measures import lag as _lag
+from .measures import write_availability as _write_availability
+from .ops import FAIL, INFO, OK, PENDING, SETTLED, Op, RecordError
 
-OK, FAIL, INFO, PENDING = "ok", "fail", "info", "pending"
-SETTLED = (OK, FAIL, INFO)
-
-
-class RecordError(AssertionError):
-    """The engine broke a rule of the record (an outcome changed after it was settled): a bug in replsim."""
-
-
-@dataclass(slots=True)
-class Op:
-    """One client operation: a read or a write, when it started and ended, and how.
-
-    ``outcome`` is ``"ok"``, ``"fail"`` (refused; it had no effect), ``"pending"``
-    (not answered yet) or ``"info"`` (unknown: the client never learned what
-    happened, like Jepsen's indeterminate operations). Times are as the client saw
-    them; ``client`` is None for a client standing next to the node.
-    """
-
-    id: int
-    kind: str
-    node: str
-    key: Any
-    value: Any
-    invoke: float
-    complete: float | None = None
-    outcome: str = PENDING
-    lsn: int | None = None
-    epoch: int | None = None
-    error: str | None = None
-    client: str | None = None
-
-    def __repr__(self) -> str:
-        end = "…" if self.complete is None else f"{self.complete:.6g}"
-        where = f" lsn={self.lsn}" if self.lsn is not None else ""
-        who = f" by {self.client!r}" if self.client else ""
-        return (
-            f"Op#{self.id}({self.kind} {self.key!r}={self.value!r} at {self.node!r}{who}, "
-            f"t={self.invoke:.6g}..{end}, {self.outcome}{where})"
-        )
+__all__ = [
+    "has_held",
+    "History",
+    "NodeTrack",
+    "Event",
+    "State",
+    "Op",
+    "OK",
+    "FAIL",
+    "INFO",
+    "PENDING",
+    "SETTLED",
+    "RecordError",
+]
 
 
 class Event(NamedTuple):
@@ -225,6 +202,9 @@ class History:
         self.leaders: list[tuple[float, str]] = []  # (time, name) each time a leader is appointed
         self.tracks: dict[str, NodeTrack] = {}
         self.watchers: list[Callable[[Op], None]] = []  # called with each op as it settles
+        # called with (op, lsn, epoch) the moment a node acknowledges a write (for a client on the
+        # network: when its node sends the reply, not when the reply arrives)
+        self.ack_watchers: list[Callable[[Op, int, int], None]] = []
         # (time, partition groups, one-way cuts) each time the network's faults change
         self.networks: list[tuple[float, list[list[str]], list[tuple[str, str]]]] = []
 
@@ -251,6 +231,11 @@ class History:
             op.error = error
         for w in self.watchers:
             w(op)
+
+    def acknowledged(self, op: Op, lsn: int, epoch: int) -> None:
+        """A node acknowledges write ``op`` at position ``lsn`` of ``epoch``, now: tell the ack watchers."""
+        for w in self.ack_watchers:
+            w(op, lsn, epoch)
 
     def network(self, now: float, groups: list[list[str]], cuts: list[tuple[str, str]]) -> None:
         """The network's partition groups and cuts from ``now`` on."""
@@ -305,12 +290,17 @@ class History:
     # measures, computed from the record (see measures.py)
     def lag(self, node: str, times: Any) -> tuple[np.ndarray, np.ndarray]:
         """Lag of ``node`` behind the leader of the moment: (entries behind, seconds behind)."""
-        from .measures import lag
-
-        return lag(self, node, times)
+        return _lag(self, node, times)
 
     def write_availability(self, bin_seconds: float = 1.0, until: float | None = None) -> tuple:
         """Per time bin: (bin starts, share of writes attempted in the bin that were accepted)."""
-        from .measures import write_availability
+        return _write_availability(self, bin_seconds, until)
 
-        return write_availability(self, bin_seconds, until)
+
+def has_held(track: Any, entry: Any) -> bool:
+    """Did this node ever append this exact entry (the same object the leader wrote)?"""
+    appended = track.appended
+    i = entry.lsn - 1
+    if not track.jumps:  # without rollbacks or snapshots, the i-th entry appended is at lsn i + 1
+        return i < len(appended) and appended[i] is entry
+    return any(e is entry for e in reversed(appended))

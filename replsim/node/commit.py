@@ -33,7 +33,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from ..history.checks import has_held
+from .messages import HEADER
+from .quorum import kth_highest
 
 if TYPE_CHECKING:
     from .replication import Node
@@ -53,13 +54,6 @@ def stage_position(node: Node, follower: str, stage: str) -> int:
     return max(applied, received if stage == "received" else flushed)
 
 
-def holds_received(node: Node, lsn: int, epoch: int) -> bool:
-    """Has ``node`` the entry (lsn, epoch) in its log, or received and waiting to be applied?"""
-    if node.log.holds(lsn, epoch):
-        return True
-    return any(e.lsn == lsn and e.epoch == epoch for m in node._inbox for e in m[4])
-
-
 def _count(name: str, value: Any, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ConfigError(f"{name} must be a whole number >= {low}, got {value!r}")
@@ -76,6 +70,9 @@ class CommitPolicy:
     """What a leader waits for before acknowledging a write (a base class: see the module's list)."""
 
     k = 0
+    listens: str | None = None
+    """``"before"`` or ``"after"``: the node calls :meth:`hear` before (after) it handles each
+    acknowledgement or confirmation; None: the policy hears nothing."""
 
     def __init__(self, stage: str = "flushed") -> None:
         if stage not in STAGES:
@@ -96,7 +93,10 @@ class CommitPolicy:
         return mine
 
     def _start(self, node: Node) -> None:
-        """Set up per-node state (timers, message hooks)."""
+        """Set up per-node state (timers)."""
+
+    def hear(self, src: str, epoch: int) -> None:
+        """An acknowledgement or confirmation from ``src`` about ``epoch`` (see ``listens``)."""
 
     # --- what the node asks -------------------------------------------------
     def waits(self, node: Node, lsn: int) -> bool:
@@ -167,8 +167,7 @@ class Quorum(CommitPolicy):
         return [n for n in self.names if n != node.name]
 
     def position(self, node: Node) -> int:
-        at = sorted((stage_position(node, f, self.stage) for f in self.candidates(node)), reverse=True)
-        return at[self.k - 1] if len(at) >= self.k else 0
+        return kth_highest((stage_position(node, f, self.stage) for f in self.candidates(node)), self.k)
 
     def describe(self) -> str:
         who = "any follower" if self.names is None else ", ".join(self.names)
@@ -189,6 +188,8 @@ class First(CommitPolicy):
     def check(self, names: Sequence[str]) -> None:
         _known(self.names, names)
 
+    listens = "before"  # a confirmation counts from a standby heard from now
+
     def _start(self, node: Node) -> None:
         self._heard: dict[str, float] = {}
         self._behind: set[str] = set()  # went silent: they count again once caught up
@@ -196,9 +197,31 @@ class First(CommitPolicy):
         self._since = node.sim.now
         self._sim = node.sim
         self._timer = node.sim.timer(self._recheck)
-        _listen(node, self._hear, before=True)
+        # PostgreSQL's walsender sends an idle standby a keepalive after wal_sender_timeout / 2, and
+        # the standby answers: a leader whose own heartbeats are rarer does the same here
+        self._keepalive = node.sim.timer(self._keep_alive)
+        hb = node.heartbeat_interval
+        if hb is None or hb > self.timeout / 2:
+            self._keepalive.set(self.timeout / 2)
 
-    def _hear(self, src: str, epoch: int) -> None:
+    def _keep_alive(self) -> None:
+        node = self.node
+        self._keepalive.set(self.timeout / 2)
+        if node is None or not node.up or node.role != "leader" or node.commit is not self:
+            return
+        self._fresh(node)
+        now = node.sim.now
+        quiet = [
+            n
+            for n in self.names
+            if n in node.followers and now - self._heard.get(n, self._since) >= self.timeout / 2 - _EPS
+        ]
+        if quiet:
+            log = node.log
+            msg = (node.name, node.epoch, log.last_lsn, log.last_epoch, (), node.epoch_history)
+            node.broadcast(quiet, "append", msg, HEADER)
+
+    def hear(self, src: str, epoch: int) -> None:
         if epoch != self._epoch:
             self._fresh(self.node)  # type: ignore[arg-type]
             if epoch != self._epoch:
@@ -245,7 +268,7 @@ class First(CommitPolicy):
 
     def _recheck(self) -> None:
         node = self.node
-        if node is not None and node.pending and node.up:
+        if node is not None and (node.pending or node._retries) and node.up:
             node._commit()
 
     def describe(self) -> str:
@@ -264,12 +287,13 @@ class SemiSync(CommitPolicy):
         if self.k > len(names) - 1:
             raise ConfigError(f"k ({self.k}) is more than the {len(names) - 1} followers a leader can have")
 
+    listens = "after"  # a replica that has just caught up switches waiting back on
+
     def _start(self, node: Node) -> None:
         self.on = True
         self._epoch = node.epoch
         self._target = 0  # while off: the position a replica must reach to switch back on
         self._timer = node.sim.timer(self._tick)
-        _listen(node, self._hear)
 
     def _fresh(self, node: Node) -> None:
         if node.epoch != self._epoch:
@@ -286,8 +310,7 @@ class SemiSync(CommitPolicy):
     def position(self, node: Node) -> int:
         if not self.on:
             return node.log.last_lsn
-        at = sorted((stage_position(node, f, self.stage) for f in self.candidates(node)), reverse=True)
-        return at[self.k - 1] if len(at) >= self.k else 0
+        return kth_highest((stage_position(node, f, self.stage) for f in self.candidates(node)), self.k)
 
     def confirmed_by(self, node: Node, lsn: int) -> list[str]:
         return super().confirmed_by(node, lsn) if self.on else []
@@ -315,7 +338,7 @@ class SemiSync(CommitPolicy):
         )
         node._commit()
 
-    def _hear(self, src: str, epoch: int) -> None:
+    def hear(self, src: str, epoch: int) -> None:
         node = self.node
         if node is None or self.on or epoch != node.epoch:
             return
@@ -346,98 +369,9 @@ def _known(mine: list[str] | None, names: Sequence[str]) -> None:
         raise ConfigError(f"unknown standby {unknown[0]!r} in the commit policy; the nodes are {known}")
 
 
-class _Hook:
-    """A node's handler for acknowledgements or confirmations that also tells a policy who was heard.
-
-    An object rather than a closure, so that a forked cluster (a deep copy) gets its own.
-    """
-
-    __slots__ = ("handle", "hear", "before")
-
-    def __init__(self, handle: Any, hear: Any, before: bool) -> None:
-        self.handle, self.hear, self.before = handle, hear, before
-
-    def __call__(self, src: str, epoch: int, *rest: Any) -> None:
-        if self.before:
-            self.hear(src, epoch)
-        self.handle(src, epoch, *rest)
-        if not self.before:
-            self.hear(src, epoch)
-
-
-def _listen(node: Node, hear: Any, before: bool = False) -> None:
-    """Call ``hear(src, epoch)`` after (``before``: before) each acknowledgement or confirmation
-    ``node`` receives."""
-    node.handlers["ack"] = _Hook(node.on_ack, hear, before)
-    node.handlers["confirm"] = _Hook(node.on_confirm, hear, before)
-
-
 def unbind(node: Node) -> None:
-    """Take ``node``'s commit policy away (and its message hooks): back to ``sync_replicas``."""
-    node.commit = None
-    node.handlers["ack"] = node.on_ack
-    node.handlers["confirm"] = node.on_confirm
-
-
-class CommitWatch:
-    """Checks what commit policies promise, as writes are acknowledged and after failovers.
-
-    - At each acknowledgement: at least ``k`` standbys counted by the leader's policy
-      have confirmed the write (none needed once semi-sync has fallen back), and each
-      of them holds it, received or applied, or held it until a promotion it had no part
-      in took it away while the confirmation was on its way.
-    - After the run (:meth:`check`): an acknowledged write missing from the final
-      leader was first lost to a promotion of a node that had not confirmed it.
-    """
-
-    def __init__(self, cluster: Any) -> None:
-        self.cluster = cluster
-        self.confirmers: dict[int, list[str]] = {}  # op id -> standbys that had confirmed it
-        self.violations: list[str] = []
-        cluster.history.watchers.append(self)
-
-    def __call__(self, op: Any) -> None:
-        if op.kind != "write" or op.outcome != "ok" or op.lsn is None:
-            return
-        nodes = self.cluster.nodes
-        leader = nodes[op.node]
-        policy = leader.commit
-        if policy is None:
-            return
-        who = policy.confirmed_by(leader, op.lsn)
-        self.confirmers[op.id] = who
-        if len(who) < policy.required(leader):
-            self.violations.append(
-                f"{op!r} acknowledged under {policy.describe()} with only {who} confirming"
-            )
-        entry = leader.log[op.lsn]
-        tracks = self.cluster.history.tracks
-        for f in who:
-            # it holds it now, or held it and lost it since to a promotion of a node that lacked it
-            # (its confirmation was true when sent: a leader cannot know what happened after)
-            if not holds_received(nodes[f], op.lsn, op.epoch) and not has_held(tracks[f], entry):
-                self.violations.append(f"{op!r}: {f} counted as confirming it, but never had it")
-
-    def first_loss(self, op: Any) -> tuple[float, str] | None:
-        """The first leader appointed after ``op`` was written that did not hold it: (time, name).
-
-        From the write, not its acknowledgement: a promotion while a confirmation is on its
-        way can already take the write away (the confirming standby then discards it too).
-        """
-        h = self.cluster.history
-        for when, name in h.leaders:
-            if when >= op.invoke and not h.tracks[name].holds([op.lsn], [op.epoch], [when])[0]:
-                return when, name
-        return None
-
-    def check(self) -> list[str]:
-        """The violations seen, plus lost writes first lost to a node that had confirmed them."""
-        bad = list(self.violations)
-        for op in self.cluster.lost_writes():
-            loss = self.first_loss(op)
-            if loss is not None and loss[1] in self.confirmers.get(op.id, ()):
-                bad.append(f"{op!r} lost although {loss[1]}, promoted at t={loss[0]:.6g}, had confirmed it")
-        return bad
+    """Take ``node``'s commit policy away: back to ``sync_replicas``."""
+    node.set_commit(None)
 
 
 __all__ = [
@@ -448,7 +382,5 @@ __all__ = [
     "Quorum",
     "STAGES",
     "stage_position",
-    "holds_received",
     "unbind",
-    "CommitWatch",
 ]

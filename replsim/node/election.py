@@ -21,10 +21,12 @@ then on nobody promotes anyone by hand:
 - ``commit="majority"``: a write is acknowledged once a majority holds it (the
   leader and ``n // 2`` followers); ``"async"`` keeps the cluster's setting.
 
-The node's own replication (``replication.py``) is unchanged: the elector wraps
-the node's ``append`` and ``ack`` handlers to note when it heard from its leader
-or followers, and adds two messages, ``vote(term, last_lsn, last_epoch)`` and
-``voted(term, granted)``. A node's term and its vote survive a crash.
+The node's own replication (``replication.py``) is unchanged: the elector is a
+part of the node (``node.elector``), which the node tells of every append and
+acknowledgement it receives, and which answers two messages of its own,
+``vote(term, last_lsn, last_epoch)`` and ``voted(term, granted)``. Whether a
+vote is granted is one rule, :func:`grant_vote`. A node's term and its vote
+survive a crash.
 Source: Ongaro and Ousterhout, *In Search of an Understandable Consensus
 Algorithm* (USENIX ATC 2014), sections 5.2 and 5.4; section 9.3 measures
 election times against the timeout range.
@@ -35,10 +37,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..engine.journal import describe
 from ..engine.sim import check_time
 from ..errors import ConfigError
-from .replication import CANDIDATE, FOLLOWER, HEADER, LEADER, Node
+from .messages import HEADER, Vote, Voted
+from .quorum import majority
+from .replication import CANDIDATE, FOLLOWER, LEADER, Node
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
@@ -74,9 +77,7 @@ class Elections:
         commit: str = "majority",
         check_quorum: bool = True,
     ) -> None:
-        from ..cluster import Cluster
-
-        if not isinstance(cluster, Cluster):
+        if not all(hasattr(cluster, a) for a in ("nodes", "failover", "heartbeat_interval", "sync_replicas")):
             raise ConfigError(f"Elections need a Cluster, got {cluster!r}")
         if cluster.failover is not None:
             raise ConfigError(f"the cluster already has an automatic failover: {cluster.failover!r}")
@@ -95,7 +96,7 @@ class Elections:
         self.timeout = (low, high)
         self.commit = commit
         self.check_quorum = check_quorum
-        self.majority = len(cluster.nodes) // 2 + 1
+        self.majority = majority(len(cluster.nodes))
         self.rounds: list[Round] = []  # every candidacy, in order
         if commit == "majority":
             cluster.sync_replicas = self.majority - 1
@@ -140,6 +141,31 @@ def check_timeouts(timeout: Any) -> tuple[float, float]:
     return low, high
 
 
+def grant_vote(
+    candidate: str,
+    term: int,
+    last_lsn: int,
+    last_epoch: int,
+    *,
+    role: str,
+    voted: tuple[int, str] | None,
+    log: tuple[int, int],
+) -> bool:
+    """The vote rule: may a voter, now in ``term``, vote for ``candidate`` standing in ``term``?
+
+    ``last_lsn``, ``last_epoch``: the candidate's last log position and the epoch that wrote it;
+    ``role``: the voter's role; ``voted``: whom it voted for already, ``(term, name)`` or None;
+    ``log``: the voter's own (last lsn, last epoch). Raft: one vote per term (a node voting again
+    for the same candidate is fine), and only for a log at least as up to date as the voter's
+    (a later last epoch, or the same and at least as long). A learner's rule can replace this one.
+    """
+    return (
+        role == FOLLOWER
+        and (voted is None or voted[0] < term or voted[1] == candidate)
+        and (last_epoch, last_lsn) >= (log[1], log[0])
+    )
+
+
 class Elector:
     """One node's part in elections: its vote, its election timer, and the votes it gathers."""
 
@@ -158,10 +184,8 @@ class Elector:
         self.timeout = self._draw()
         self.timer = self.sim.timer(self._tick)
         self.timer.set(self.timeout)
-        h = node.handlers
-        self._append, self._ack = h["append"], h["ack"]
-        h["append"], h["ack"] = self.on_append, self.on_ack
-        h["vote"], h["voted"] = self.on_vote, self.on_voted
+        node.elector = self
+        node._wire()
 
     def __repr__(self) -> str:
         return f"Elector({self.node.name!r}, voted={self.voted}, timeout={self.timeout:.3f})"
@@ -171,21 +195,21 @@ class Elector:
         return low if low == high else self.rng.uniform(low, high)
 
     # --- messages ---------------------------------------------------------
-    def on_append(self, src: str, epoch: int, *rest: Any) -> None:
-        """Any append (or heartbeat) from a leader of this term or a later one: it lives; follow it."""
+    def heard_append(self, src: str, epoch: int) -> None:
+        """Any append (or heartbeat) from a leader of this term or a later one: it lives; follow it.
+        (The node hears it before it handles the append.)"""
         node = self.node
         if epoch >= node.epoch and node.up:
             self.heard = self.sim.now
             if node.role == CANDIDATE and epoch == node.epoch:  # another won this term
                 node._become_follower(src)
                 node._changed()
-        self._append(src, epoch, *rest)
 
-    def on_ack(self, src: str, epoch: int, lsn: int, ok: bool) -> None:
-        """A follower answered: note it (for check-quorum), then let the node count it."""
+    def heard_ack(self, src: str, epoch: int) -> None:
+        """A follower answered (an acknowledgement, or a confirmation of what it received): note it
+        (for check-quorum), before the node counts it."""
         if epoch == self.node.epoch:
             self.acked[src] = self.sim.now
-        self._ack(src, epoch, lsn, ok)
 
     def on_vote(self, src: str, term: int, last_lsn: int, last_epoch: int) -> None:
         """A candidate asks for this node's vote in ``term``."""
@@ -196,16 +220,19 @@ class Elector:
         if term > node.epoch:
             self._new_term(term, f"{src!r} stands for term {term}")
         log = node.log
-        granted = (
-            term == node.epoch
-            and node.role == FOLLOWER
-            and (self.voted is None or self.voted[0] < term or self.voted[1] == src)
-            and (last_epoch, last_lsn) >= (log.last_epoch, log.last_lsn)
+        granted = term == node.epoch and grant_vote(
+            src,
+            term,
+            last_lsn,
+            last_epoch,
+            role=node.role,
+            voted=self.voted,
+            log=(log.last_lsn, log.last_epoch),
         )
         if granted:
             self.voted = (term, src)
             self.heard = self.sim.now  # a node that just voted waits a full timeout before standing
-        node.send(src, "voted", (node.name, node.epoch, granted), HEADER)
+        node.send(src, "voted", Voted(node.name, node.epoch, granted), HEADER)
 
     def on_voted(self, src: str, term: int, granted: bool) -> None:
         """A voter answers this node's request for a vote."""
@@ -286,7 +313,7 @@ class Elector:
         self.timeout = self._draw()
         self.timer.set(self.timeout)
         log = node.log
-        node.broadcast(self.peers, "vote", (node.name, term, log.last_lsn, log.last_epoch), HEADER)
+        node.broadcast(self.peers, "vote", Vote(node.name, term, log.last_lsn, log.last_epoch), HEADER)
         if len(self.votes) >= self.elections.majority:  # a cluster of one
             self._win()
 
@@ -299,7 +326,7 @@ class Elector:
         self.acked = {}
         self.leading_since = now
         votes = ", ".join(sorted(self.votes))
-        self.elections.cluster._appointed(
+        node.host.appointed(
             node.name,
             "elected",
             f"{node.name!r} won term {term} with {len(self.votes)} of {len(self.peers) + 1} votes ({votes})",
@@ -338,57 +365,12 @@ def leaders_elected(rounds: Iterable[Round]) -> dict[int, list[str]]:
     return out
 
 
-class Outcome(NamedTuple):
-    """One measured failover: seconds from the leader's crash to a new leader (None: none in time),
-    and the split votes (terms nobody won) on the way."""
-
-    seconds: float | None
-    split_votes: int
-
-
-def time_to_elect(
-    timeout: tuple[float, float],
-    seed: int,
-    *,
-    nodes: int = 5,
-    delay: float = 0.005,
-    jitter: float = 0.001,
-    heartbeat: float = 0.05,
-    limit: float = 10.0,
-) -> Outcome:
-    """Crash the leader of a settled cluster of ``nodes`` and time the election that follows.
-
-    The cluster (``n1`` leading) runs 1 s, then ``n1`` crashes at a moment drawn
-    from the seed's ``"crash time"`` stream (within one heartbeat interval). The
-    result is measured from the crash to the first win, up to ``limit`` seconds.
-    """
-    from ..cluster import Cluster
-
-    names = [f"n{i}" for i in range(1, nodes + 1)]
-    c = Cluster(
-        leader=names[0], followers=names[1:], delay=delay, jitter=jitter, heartbeat=heartbeat, seed=seed
-    )
-    el = Elections(c, timeout)
-    c.run(until=1.0 + c.sim.stream("crash time").uniform(0.0, heartbeat))
-    c.crash(names[0])
-    start = c.now
-    while c.now - start < limit and el.first_win(start) is None:
-        c.advance(min(0.05, limit - (c.now - start)))
-    win = el.first_win(start)
-    terms = {r.term for r in el.rounds if r.start >= start and (win is None or r.term < win.term)}
-    return Outcome(None if win is None else win.won - start, len(terms))  # type: ignore[operator]
-
-
-describe("vote")(lambda m: {"epoch": m[1], "lsn": m[2], "last_epoch": m[3]})
-describe("voted")(lambda m: {"epoch": m[1], "granted": m[2]})
-
 __all__ = [
     "Elections",
     "Elector",
     "Round",
-    "Outcome",
-    "time_to_elect",
     "check_timeouts",
+    "grant_vote",
     "leaders_elected",
     "COMMITS",
 ]

@@ -3,8 +3,9 @@
 The node never reads a clock of its own or touches the network: it is given a
 ``host`` (the cluster, or a test's stand-in) with ``sim`` (``.now``, ``.timer()``),
 ``send``/``broadcast`` and callbacks for what it reports. Every message is a tuple
-whose first field is the sender's name. So a test can step one node by hand, and
-the cluster can run many at speed.
+whose first field is the sender's name, defined with its named fields in
+``replsim.node.messages``; ``step(msg, kind)`` takes one in. So a test can step one
+node by hand, and the cluster can run many at speed.
 
 What survives a crash: the log, the data built from it, the epoch, the role and
 whom the node follows (all durable, as if fsynced), and replication slots. What is
@@ -31,7 +32,8 @@ Messages (kind, then the fields after the sender's name):
 - ``request(op, kind, key, value, after, rid)`` / ``reply(op, outcome, value, lsn, epoch, error)``:
   a client on the network and the node it talks to. A write with an idempotency
   key ``rid`` is logged as ``(key, value, rid)``; a leader whose log already holds
-  that key answers with the earlier entry instead of writing again.
+  that key answers with the earlier entry, once that entry is committed, instead of
+  writing again.
 """
 
 from __future__ import annotations
@@ -39,16 +41,15 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Protocol
 
-from ..engine.journal import describe
-from ..errors import NodeDownError, NodeStateError, ReadOnlyError, ReplsimError, StoreError
+from ..errors import NodeStateError, ReplsimError
 from ..history.record import NodeTrack, State
 from ..log import Compacted, Entry, History, Log, epoch_at, segment_start
 from ..stores import KVStore, Store
-from .stages import HEADER, Stages
-
-LEADER = "leader"
-FOLLOWER = "follower"
-CANDIDATE = "candidate"  # reserved for elections
+from .leading import Leading
+from .messages import HEADER, Pong, Stale
+from .roles import CANDIDATE, FOLLOWER, LEADER
+from .serving import Serving
+from .stages import Stages
 
 
 class Host(Protocol):
@@ -59,13 +60,30 @@ class Host(Protocol):
     def send(self, dst: str, kind: str, msg: tuple, size: int = 0) -> None: ...
     def broadcast(self, dsts: list[str], kind: str, msg: tuple, size: int = 0) -> None: ...
     def node_event(self, node: str, kind: str, detail: str) -> None: ...
+    def appointed(self, node: str, kind: str, detail: str) -> None: ...
     def committed(self, node: str, token: Any) -> None: ...
+    def acknowledged(self, node: str, token: Any, lsn: int, epoch: int) -> None: ...
     def unknown(self, node: str, token: Any, why: str) -> None: ...
     def dead_letter(self, node: str, kind: str, src: str) -> None: ...
 
 
-class Node(Stages):
-    """One database server in the cluster."""
+class Node(Serving, Leading, Stages):
+    """One database server in the cluster: its core here (state, the one dispatch, the follower side,
+    faults), serving clients in :class:`~.serving.Serving`, leading in :class:`~.leading.Leading`,
+    and a follower's stages in :class:`~.stages.Stages`.
+
+    Its parts, each optional and asked at defined points (so the order in which they are
+    attached never changes behaviour; :meth:`_wire` routes messages from them alone):
+
+    - ``commit``: a commit policy (``replsim.node.commit``): "which position is committed?",
+      and it hears each acknowledgement or confirmation (``CommitPolicy.listens``);
+    - stages (``set_stages``): "when is this entry applied?";
+    - ``elector``: elections (``replsim.node.election``): it hears appends and acknowledgements,
+      answers vote requests ("may I vote?", :func:`~replsim.node.election.grant_vote`);
+    - ``sender``: a batch sender (``replsim.node.sender``) that ships the log;
+    - ``monitor``: a failover monitor running on this node (``replsim.failover``), which gets the
+      answers to its pings (every node answers pings itself).
+    """
 
     fencing = True
     """A leader steps down when it hears of a newer epoch. False models a system without fencing (a
@@ -105,6 +123,9 @@ class Node(Stages):
         self.needs_rebuild: int | None = None  # the leader's log base, when it no longer has what we need
         self.sync_replicas = sync_replicas
         self.commit: Any = None  # a commit policy (replsim.node.commit); None: wait for sync_replicas
+        self.elector: Any = None  # elections (replsim.node.election), if any
+        self.sender: Any = None  # a batch sender (replsim.node.sender), if any
+        self.monitor: Any = None  # a failover monitor running on this node (replsim.failover), if any
         self.keep_log = keep_log  # a leader keeps at least this many entries for followers (None: all)
         self.slots: dict[str, int] | None = {} if slots else None  # durable follower positions
         self.epoch_history: History = ((1, 1),)  # (epoch, first lsn) of every position, as led
@@ -114,6 +135,9 @@ class Node(Stages):
         self.match: dict[str, int] = {}  # follower -> position it holds, checked in this epoch
         self.progress: dict[str, tuple[int, int]] = {}  # follower -> (received, flushed), from confirms
         self.pending: deque[tuple[int, Any, str | None]] = deque()  # (lsn, token, client) awaiting acks
+        self._rids: dict[Any, Entry] = {}  # idempotency key -> its entry, for the log up to _rids_upto
+        self._rids_upto = 0
+        self._retries: list[tuple[Entry, Any, str]] = []  # (entry, op, client): retries waiting for a commit
         self._asked: tuple[str, int, float] | None = None  # last resend request: (to whom, from where, when)
         self.retry_interval = 1.0  # seconds before asking the same leader again for the same entries
         self._stream: str | None = None  # the leader whose stream this node has checked in this epoch
@@ -126,15 +150,14 @@ class Node(Stages):
         self._pos_t = self.track.t.append  # the record of positions, appended to on every change
         self._pos_lsn = self.track.lsn.append
         self._appended = self.track.appended
-        self.handlers = {
-            "append": self.on_append,
-            "ack": self.on_ack,
+        self.handlers: dict[str, Any] = {
             "stale": self.on_stale,
             "snapshot": self.on_snapshot,
             "nolog": self.on_nolog,
             "request": self.on_request,
-            "confirm": self.on_confirm,
+            "ping": self.on_ping,
         }
+        self._wire()
         if role == LEADER and heartbeat:
             self.heartbeat_timer.set(heartbeat)
 
@@ -154,6 +177,84 @@ class Node(Stages):
         state = "up" if self.up else "down"
         return f"Node({self.name!r}, {self.role}, epoch={self.epoch}, lsn={self.log.last_lsn}, {state})"
 
+    # --- the one dispatch -------------------------------------------------
+    def _wire(self) -> None:
+        """Route each kind of message to its handler, from this node's parts alone (see the class).
+
+        Called whenever a part changes. A message kind with nothing to add goes straight to the
+        node's own handler (the fast path); otherwise to one that asks the parts, always in the
+        same order: the elector, the commit policy before, the node, the commit policy after.
+        """
+        h = self.handlers
+        el, policy = self.elector, self.commit
+        listens = policy is not None and policy.listens is not None
+        h["append"] = self.on_append if el is None and not self._staged else self._append_with_parts
+        h["ack"] = self.on_ack if el is None and not listens else self._ack_with_parts
+        h["confirm"] = self.on_confirm if el is None and not listens else self._confirm_with_parts
+        for kind in ("vote", "voted", "pong"):
+            h.pop(kind, None)
+        if el is not None:
+            h["vote"], h["voted"] = el.on_vote, el.on_voted
+        if self.monitor is not None:
+            h["pong"] = self.monitor.on_pong
+        self.broadcast = self.host.broadcast if self.sender is None else self.sender.broadcast
+
+    def set_commit(self, policy: Any) -> None:
+        """Wait for what commit ``policy`` asks (this node gets its own copy); None: ``sync_replicas``."""
+        self.commit = None if policy is None else policy.bind(self)
+        self._wire()
+
+    def step(self, msg: tuple, kind: str) -> None:
+        """Take one message of ``kind`` (its first field the sender's name), as the network delivers it."""
+        try:
+            handler = self.handlers[kind]
+        except KeyError:
+            raise ReplsimError(
+                f"{self.name!r} takes no {kind!r} messages; it takes {', '.join(sorted(self.handlers))}"
+            ) from None
+        handler(*msg)
+
+    def _append_with_parts(
+        self, src: str, epoch: int, prev_lsn: int, prev_epoch: int, entries: tuple, history: History
+    ) -> None:
+        if self.elector is not None:
+            self.elector.heard_append(src, epoch)
+        if self._staged:
+            self._receive(src, epoch, prev_lsn, prev_epoch, entries, history)
+        else:
+            self.on_append(src, epoch, prev_lsn, prev_epoch, entries, history)
+
+    def _ack_with_parts(self, src: str, epoch: int, lsn: int, ok: bool) -> None:
+        self._heard_by_parts(self.on_ack, src, epoch, lsn, ok)
+
+    def _confirm_with_parts(self, src: str, epoch: int, lsn: int, flushed: bool) -> None:
+        self._heard_by_parts(self.on_confirm, src, epoch, lsn, flushed)
+
+    def _heard_by_parts(self, handle: Any, src: str, epoch: int, *rest: Any) -> None:
+        """An acknowledgement or confirmation: the elector hears it, then the commit policy before or
+        after the node handles it (``CommitPolicy.listens``)."""
+        if self.elector is not None:
+            self.elector.heard_ack(src, epoch)
+        policy = self.commit
+        if policy is not None and policy.listens == "before":
+            policy.hear(src, epoch)
+        handle(src, epoch, *rest)
+        if policy is not None and policy.listens == "after":
+            policy.hear(src, epoch)
+
+    def on_ping(self, src: str) -> None:
+        """A failover monitor asks how this node is: answer with its role, epoch, position and leader."""
+        if not self.up:
+            self.host.dead_letter(self.name, "ping", src)
+            return
+        log = self.log
+        self.send(
+            src,
+            "pong",
+            Pong(self.name, self.role, self.epoch, log.last_lsn, log.last_epoch, self.leader),
+            HEADER,
+        )
+
     @property
     def lsn(self) -> int:
         """Position of the newest entry this node holds (and has applied)."""
@@ -167,310 +268,6 @@ class Node(Stages):
 
     def _event(self, kind: str, detail: str) -> None:
         self.host.node_event(self.name, kind, detail)
-
-    # --- client side ----------------------------------------------------
-    def check_writable(self, change: Any) -> None:
-        """Raise the error a client would get for a write here (down, or not the leader)."""
-        if not self.up:
-            raise NodeDownError(f"{self.name!r} is down (crashed); it cannot take writes")
-        if self.role != LEADER:
-            raise ReadOnlyError(
-                f"cannot execute {self.store.verb(change)} in a read-only transaction: "
-                f"{self.name!r} is a {self.role}"
-                + (f" of {self.leader!r}" if self.leader else "")
-                + "; send writes to the leader"
-            )
-
-    def client_write(self, change: Any, token: Any = None, client: str | None = None) -> Entry:
-        """Apply a client's change and append it to the log (leader only); return its entry.
-
-        With ``sync_replicas`` 0 the write is acknowledged at once; otherwise the
-        host's ``committed(name, token)`` runs (or, for a ``client`` on the network,
-        a reply is sent) when enough followers hold it.
-        """
-        if not self.up or self.role != LEADER:
-            self.check_writable(change)
-        store = self.store
-        try:
-            if self._execute is None:
-                store.apply(change)
-            else:
-                change = self._execute(change)
-        except ReplsimError:
-            raise
-        except Exception as exc:  # the store refused it (bad SQL, ...): the client gets its error
-            raise StoreError(f"{self.name!r} refused the change: {type(exc).__name__}: {exc}") from None
-        log = self.log
-        prev, prev_epoch = log.last_lsn, log.last_epoch
-        size = store.size(change)
-        now = self.sim.now
-        entry = Entry(prev + 1, self.epoch, now, change, size)
-        log.add(entry)
-        self._appended.append(entry)
-        self._pos_t(now)
-        self._pos_lsn(prev + 1)
-        msg = (self.name, self.epoch, prev, prev_epoch, (entry,), self.epoch_history)
-        self.broadcast(self.followers, "append", msg, HEADER + size)
-        if self.sync_replicas or (self.commit is not None and self.commit.waits(self, prev + 1)):
-            self.pending.append((prev + 1, token, client))
-        if self.keep_log is not None and len(log.entries) > 2 * self.keep_log + 64:
-            self._compact()
-        return entry
-
-    def read(self, query: Any) -> Any:
-        """Answer a client's read from this node's data (stale or not)."""
-        if not self.up:
-            raise NodeDownError(f"{self.name!r} is down (crashed); it cannot answer reads")
-        return self.store.read(query)
-
-    def on_request(
-        self, src: str, op: int, kind: str, key: Any, value: Any, after: int = 0, rid: Any = None
-    ) -> None:
-        """A client on the network: do its read or write and reply (a sync write: once committed).
-
-        A read waits until this node holds position ``after`` (a client that wants to
-        see its own write), then queues behind the reads before it (``read_time`` each).
-        A write with an idempotency key ``rid`` that this leader's log already holds is
-        answered with that entry, and not applied again.
-        """
-        if not self.up:
-            self.host.dead_letter(self.name, "request", src)
-            return
-        if kind != "write":
-            if self.log.last_lsn < after:
-                self._waiting.append((after, src, op, key))
-            else:
-                self._serve_read(src, op, key)
-            return
-        try:
-            if rid is not None:
-                self.check_writable((key, value))  # only a leader answers, even for a write it holds
-                done = self._find_request(rid)
-                if done is not None:
-                    if not any(p[0] == done.lsn for p in self.pending):  # else no answer: asked again later
-                        answer = (self.name, op, "ok", done.change[1], done.lsn, done.epoch, None)
-                        self.send(src, "reply", answer, HEADER)
-                    return
-            entry = self.client_write((key, value) if rid is None else (key, value, rid), op, src)
-            if self.pending and self.pending[-1][0] == entry.lsn:
-                return  # replied when enough followers hold it
-            answer = (self.name, op, "ok", value, entry.lsn, entry.epoch, None)
-        except ReplsimError as exc:
-            answer = (self.name, op, "fail", None, None, None, str(exc))
-        self.send(src, "reply", answer, HEADER)
-
-    def _find_request(self, rid: Any) -> Entry | None:
-        """The entry of the write with idempotency key ``rid``, if this node's log holds it."""
-        for e in reversed(self.log.entries):
-            c = e.change
-            if type(c) is tuple and len(c) > 2 and c[2] == rid:
-                return e
-        return None
-
-    def _serve_read(self, src: str, op: int, key: Any) -> None:
-        """Serve a read now, or after the reads already queued here (each takes ``read_time``)."""
-        if not self.read_time:
-            self._answer_read(src, op, key)
-            return
-        now = self.sim.now
-        start = max(now, self._busy_until)
-        self._busy_until = done = start + self.read_time
-        self.track.busy.append((start, done))
-        self.sim.schedule(done - now, self._answer_read, src, op, key)
-
-    def _answer_read(self, src: str, op: int, key: Any) -> None:
-        if self.up:  # a node that crashed meanwhile never answers
-            try:
-                value = self.store.read(key)
-            except Exception as exc:  # the store refused the query (bad SQL): the client gets its error
-                why = f"{self.name!r} refused the read: {type(exc).__name__}: {exc}"
-                self.send(src, "reply", (self.name, op, "fail", None, None, None, why), HEADER)
-                return
-            answer = (self.name, op, "ok", value, self.log.last_lsn, self.epoch, None)
-            self.send(src, "reply", answer, HEADER)
-
-    def _release_reads(self) -> None:
-        """Serve the waiting reads whose position this node now holds."""
-        last = self.log.last_lsn
-        ready = [w for w in self._waiting if w[0] <= last]
-        if ready:
-            self._waiting = [w for w in self._waiting if w[0] > last]
-            for _, src, op, key in ready:
-                self._serve_read(src, op, key)
-
-    def _settle(self, token: Any, client: str | None, lsn: int) -> None:
-        if client is None:
-            self.host.committed(self.name, token)
-        else:
-            self.send(client, "reply", (self.name, token, "ok", None, lsn, self.epoch, None), HEADER)
-
-    def _abort_pending(self, why: str) -> None:
-        """Writes still waiting for acknowledgements: their outcome becomes unknown."""
-        pending, self.pending = self.pending, deque()
-        for _, token, client in pending:
-            if client is None:
-                self.host.unknown(self.name, token, why)
-            # a client on the network learns nothing: its own timeout makes the outcome unknown
-
-    # --- leader side ----------------------------------------------------
-    def _heartbeat_tick(self) -> None:
-        if self.role == LEADER and self.up:
-            self.heartbeat()
-            self.heartbeat_timer.set(self.heartbeat_interval)
-
-    def heartbeat(self) -> None:
-        """Leader: tell every follower the current position (an empty append)."""
-        if self.role != LEADER or not self.up:
-            return
-        log = self.log
-        msg = (self.name, self.epoch, log.last_lsn, log.last_epoch, (), self.epoch_history)
-        self.broadcast(self.followers, "append", msg, HEADER)
-
-    def on_ack(self, src: str, epoch: int, lsn: int, ok: bool) -> None:
-        """Leader: a follower reports the position it holds, or asks for what follows a position."""
-        if ok and epoch == self.epoch and self.role is LEADER and self.up:  # the common case
-            self.match[src] = lsn
-            if self.pending:
-                self._commit()
-            return
-        if not self.up:
-            self.host.dead_letter(self.name, "ack", src)
-            return
-        if self.role != LEADER:
-            return
-        if epoch > self.epoch:
-            if self.fencing:
-                self._step_down(epoch, f"{src!r} reports epoch {epoch}")
-            return
-        if ok:
-            return  # a position checked against an older epoch's leader: it says nothing about our log
-        if src not in self.followers:  # a node that still points here asks for the stream: serve it
-            self.followers.append(src)
-        self._resend(src, lsn)
-
-    def on_confirm(self, src: str, epoch: int, lsn: int, flushed: bool) -> None:
-        """Leader: a follower with stages has received (``flushed``: and flushed) the stream up to ``lsn``."""
-        if not self.up:
-            self.host.dead_letter(self.name, "confirm", src)
-            return
-        if epoch != self.epoch or self.role != LEADER:
-            return  # about another epoch's stream: says nothing about ours
-        received, done = self.progress.get(src, (0, 0))
-        self.progress[src] = (max(received, lsn), max(done, lsn) if flushed else done)
-        if self.pending:
-            self._commit()
-
-    def _resend(self, dst: str, lsn: int) -> None:
-        log = self.log
-        prev = min(lsn, log.last_lsn)
-        if prev < log.base:
-            self.send(dst, "nolog", (self.name, self.epoch, log.base), HEADER)
-            return
-        batch = log.after(prev)
-        size = HEADER + sum(e.size for e in batch)
-        self.send(
-            dst, "append", (self.name, self.epoch, prev, log.term(prev), batch, self.epoch_history), size
-        )
-
-    def _commit(self) -> None:
-        if self.commit is not None:
-            committed = self.commit.position(self)
-        else:
-            k = self.sync_replicas
-            match = self.match
-            if len(match) < k:
-                return
-            committed = sorted(match.values(), reverse=True)[k - 1]
-        pending = self.pending
-        while pending and pending[0][0] <= committed:
-            lsn, token, client = pending.popleft()
-            self._settle(token, client, lsn)
-
-    def send_snapshot(self, dst: str) -> None:
-        """Leader: send ``dst`` a copy of the whole store and the position it is at (``pg_basebackup``)."""
-        snap = self.store.snapshot()
-        log = self.log
-        msg = (self.name, self.epoch, log.last_lsn, log.last_epoch, self.epoch_history, snap)
-        self.send(dst, "snapshot", msg, HEADER + self.store.snapshot_size(snap))
-        if dst not in self.followers:
-            self.followers.append(dst)
-
-    def _compact(self) -> None:
-        """Leader: forget entries no follower should still need (``wal_keep_size``; slots hold it back)."""
-        log = self.log
-        upto = log.last_lsn - self.keep_log
-        if self.slots is not None:
-            self._save_slots()
-            upto = min([upto, *(self.slots.get(f, 0) for f in self.followers)])
-        if upto <= log.base:
-            return
-        scratch = self.store.fresh()  # the store as of ``upto``: base snapshot + entries up to it
-        scratch.restore(self.base_snapshot)
-        for e in log.entries[: upto - log.base]:
-            scratch.apply(e.change)
-        self.base_snapshot = scratch.snapshot()
-        log.compact(upto)
-
-    def _save_slots(self) -> None:
-        """Replication slots: the positions followers confirmed, kept across crashes (``match`` is not)."""
-        if self.slots is not None:
-            for f, lsn in self.match.items():
-                self.slots[f] = max(self.slots.get(f, 0), lsn)
-
-    def on_stale(self, src: str, epoch: int) -> None:
-        """Old leader: a follower refused our append because a newer epoch exists."""
-        if not self.up:
-            self.host.dead_letter(self.name, "stale", src)
-        elif self.role == LEADER and epoch > self.epoch and self.fencing:
-            self._step_down(epoch, f"{src!r} refused epoch {self.epoch}: epoch {epoch} exists")
-
-    def _step_down(self, epoch: int, why: str) -> None:
-        self._abort_pending(f"{self.name!r} was deposed before enough replicas confirmed: outcome unknown")
-        self._become_follower(None)
-        self.epoch = epoch
-        self._changed()
-        self._event("fenced", why)
-
-    def _become_follower(self, leader: str | None) -> None:
-        self.role = FOLLOWER
-        self.leader = leader
-        self.followers = []
-        self.match.clear()
-        self.progress.clear()
-        self._stream = None
-        self._asked = None
-        self.heartbeat_timer.cancel()
-
-    def follow(self, leader: str | None) -> None:
-        """Become a follower of ``leader`` (an operator's repointing; None: of nobody yet)."""
-        if self._inbox:
-            self._drain()
-        self._abort_pending(
-            f"{self.name!r} stopped leading before enough replicas confirmed: outcome unknown"
-        )
-        self._become_follower(leader)
-        self.needs_rebuild = None
-        self._changed()
-
-    def become_leader(self, epoch: int, followers: list[str]) -> None:
-        """Take over as leader of a new epoch (a promotion) and announce it."""
-        if self._inbox:
-            self._drain()  # like a standby replaying all the WAL it received before it is promoted
-        self.role = LEADER
-        self.leader = self.name
-        self.epoch = epoch
-        self.followers = list(followers)
-        self.epoch_history = self.log.segments() + ((epoch, self.lsn + 1),)
-        self.match.clear()
-        self.progress.clear()
-        self.pending.clear()
-        self._asked = None
-        self._stream = None
-        self.needs_rebuild = None
-        self._changed()
-        self.heartbeat()
-        if self.heartbeat_interval:
-            self.heartbeat_timer.set(self.heartbeat_interval)
 
     # --- follower side --------------------------------------------------
     def on_append(
@@ -509,7 +306,7 @@ class Node(Stages):
             self.host.dead_letter(self.name, "append", src)
             return
         if epoch < self.epoch:
-            self.send(src, "stale", (self.name, self.epoch), HEADER)
+            self.send(src, "stale", Stale(self.name, self.epoch), HEADER)
             return
         if epoch > self.epoch:
             if self.role == LEADER:
@@ -604,6 +401,7 @@ class Node(Stages):
 
     def _rollback(self, lsn: int) -> None:
         log = self.log
+        self._rids_upto = min(self._rids_upto, lsn)  # what comes after is logged anew
         dropped = log.truncate(lsn)
         store = self.store
         store.restore(self.base_snapshot)
@@ -644,7 +442,7 @@ class Node(Stages):
             self.host.dead_letter(self.name, "snapshot", src)
             return
         if epoch < self.epoch:
-            self.send(src, "stale", (self.name, self.epoch), HEADER)
+            self.send(src, "stale", Stale(self.name, self.epoch), HEADER)
             return
         try:
             self.store.restore(data)
@@ -661,6 +459,7 @@ class Node(Stages):
         self.needs_rebuild = None
         self.base_snapshot = self.store.snapshot()
         self.log.reset(lsn, base_epoch, history)
+        self._rids, self._rids_upto = {}, lsn
         self.track.jumped(self.sim.now, lsn, lsn, self.log.history, data)
         self._stream = src
         self._changed()
@@ -703,15 +502,5 @@ class Node(Stages):
             if self.heartbeat_interval:
                 self.heartbeat_timer.set(self.heartbeat_interval)
 
-
-# How the message journal shows each kind (for a swimlane diagram).
-describe("append")(lambda m: {"epoch": m[1], "lsns": (m[2] + 1, m[2] + len(m[4])) if m[4] else None})
-describe("ack")(lambda m: {"epoch": m[1], "lsn": m[2], "ok": m[3]})
-describe("stale")(lambda m: {"epoch": m[1]})
-describe("confirm")(lambda m: {"epoch": m[1], "lsn": m[2], "flushed": m[3]})
-describe("snapshot")(lambda m: {"epoch": m[1], "lsn": m[2]})
-describe("nolog")(lambda m: {"epoch": m[1], "base": m[2]})
-describe("request")(lambda m: {"op": m[1], "kind": m[2], "key": m[3], "after": m[5] if len(m) > 5 else 0})
-describe("reply")(lambda m: {"op": m[1], "outcome": m[2], "lsn": m[4]})
 
 __all__ = ["Node", "Host", "LEADER", "FOLLOWER", "CANDIDATE", "Compacted"]

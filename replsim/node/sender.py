@@ -10,8 +10,8 @@ heartbeats) wait in the sender's queue and leave together every ``every``
 seconds; a crash loses the queue. Then even the most up-to-date follower lacks
 the writes acknowledged in the last moments before a leader crashes.
 
-It wraps each node's ``broadcast`` (what the node uses to stream its log), so
-the node's own code is unchanged.
+It is a part of each node (``node.sender``): the node streams its log through it,
+so the node's own code is unchanged.
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ class BatchSender:
         self.every = every
         self.queue: list[tuple[tuple[str, ...], tuple, int]] = []
         self._states = 0  # the node's recorded state changes when the queue began (a crash empties it)
-        self._send = node.broadcast
-        node.broadcast = self.broadcast
+        self._send = node.host.broadcast
         self.timer = node.sim.timer(self.flush)
+        node.sender = self
+        node._wire()
 
     def __repr__(self) -> str:
         return f"BatchSender({self.node.name!r}, every {self.every:g} s, {len(self.queue)} queued)"
@@ -75,7 +76,7 @@ def send_in_batches(cluster: Cluster, every: float = 0.02) -> dict[str, BatchSen
     every = check_time("every", every, positive=True)
     if every > 10:
         raise ConfigError(f"every must be at most 10 seconds, got {every!r}")
-    if any(isinstance(getattr(n.broadcast, "__self__", None), BatchSender) for n in cluster.nodes.values()):
+    if any(n.sender is not None for n in cluster.nodes.values()):
         raise ConfigError("this cluster's nodes already send in batches")
     return {name: BatchSender(node, every) for name, node in cluster.nodes.items()}
 

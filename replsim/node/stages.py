@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..log import Entry, History
 
-HEADER = 32  # bytes of a message's header on the wire
+from .messages import HEADER
 
 
 class Stages:
@@ -35,6 +35,7 @@ class Stages:
         self._tail: int | None = None  # last lsn received in this leader's stream (None: unknown)
         self._top = 0  # the highest lsn waiting in the inbox
         self._flush_due = self._apply_due = 0.0
+        self._staged = False  # True once set_stages gave it a flush or apply time
 
     def set_stages(self, flush: float = 0.0, apply: float = 0.0) -> None:
         """Receive, flush, then apply: ``flush`` seconds from receiving a message to having it on disk,
@@ -47,7 +48,8 @@ class Stages:
         if self._inbox:
             self._drain()
         self.flush_time, self.apply_time = float(flush), float(apply)
-        self.handlers["append"] = self._receive if (flush or apply) else self.on_append
+        self._staged = bool(flush or apply)
+        self._wire()
 
     @property
     def received_lsn(self) -> int:
@@ -90,7 +92,7 @@ class Stages:
             last = entries[-1].lsn
             self._tail = last
             self.send(src, "confirm", (self.name, epoch, last, False), HEADER)
-            sim.schedule(due - now, self._flushed, src, epoch, last)
+            sim.at(due, self._flushed, src, epoch, last)
         elif not (ours and not entries):  # a heartbeat of our stream changes nothing we know
             self._tail = None  # known again once the inbox is empty
         # only entries beyond those already held or waiting take time to apply (a resend repeats some)
@@ -102,20 +104,26 @@ class Stages:
             self._top = top
         msg = (src, epoch, prev_lsn, prev_epoch, entries, history)
         inbox.append(msg)
+        # at an absolute time: ``now + (done - now)`` can round below an earlier message's time
         self._apply_due = done = max(due, self._apply_due, now) + self.apply_time * fresh
-        sim.schedule(done - now, self._apply_next, msg)
+        sim.at(done, self._apply_next, msg)
 
     def _flushed(self, src: str, epoch: int, lsn: int) -> None:
         if self.up and epoch == self.epoch and src == self.leader:
             self.send(src, "confirm", (self.name, epoch, lsn, True), HEADER)
 
     def _apply_next(self, msg: tuple) -> None:
+        """Apply ``msg`` (its time has come), and anything received before it still waiting."""
         inbox = self._inbox
-        if inbox and inbox[0] is msg:  # else it was applied already (a drain)
-            inbox.popleft()
-            self.on_append(*msg)
-            if self._tail is None and inbox and self.up:
-                self._find_tail()
+        if not inbox or (inbox[0] is not msg and not any(m is msg for m in inbox)):
+            return  # applied already (a drain)
+        while True:
+            m = inbox.popleft()
+            self.on_append(*m)
+            if m is msg:
+                break
+        if self._tail is None and inbox and self.up:
+            self._find_tail()
 
     def _find_tail(self) -> None:
         """After an unchecked message was applied: if all still waiting follows on, confirm it now."""
@@ -129,7 +137,7 @@ class Stages:
         if stream is not None and tail > self.log.last_lsn:
             self._tail = tail
             self.send(stream, "confirm", (self.name, epoch, tail, False), HEADER)
-            self.sim.schedule(max(self._flush_due - self.sim.now, 0.0), self._flushed, stream, epoch, tail)
+            self.sim.at(max(self._flush_due, self.sim.now), self._flushed, stream, epoch, tail)
 
     def _drain(self) -> None:
         """Apply everything received, now (before a crash, a promotion or a repointing)."""

@@ -6,7 +6,7 @@ Built on `apsw <https://rogerbinns.github.io/apsw/>`_ rather than Python's ``sql
   page bytes and changeset sizes a lesson quotes are the same everywhere (``sqlite3`` uses
   whatever SQLite the Python was built with);
 - it exposes SQLite's session extension, which records row changes as *changesets*: SQLite's
-  own logical change format, the real mechanism behind row shipping (``replsim.methods``);
+  own logical change format, the real mechanism behind row shipping (``replsim.stores.shipping``);
 - it lets Python provide a virtual file system (VFS), and a VFS is where SQLite reads the
   time for ``'now'``: so ``datetime('now')`` and ``CURRENT_TIMESTAMP`` read *virtual* time,
   without re-implementing SQLite's date functions.
@@ -35,6 +35,7 @@ import apsw
 import apsw.ext
 
 from ..errors import ConfigError, StoreError
+from .shipping import StatementShipping, method_named
 
 EPOCH = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 """The moment virtual time 0 stands for: what ``datetime('now')`` says at the start of a run."""
@@ -90,7 +91,7 @@ class SQLiteStore:
     ``schema``: SQL every node runs when it is created (its tables exist before any
     replication, like a subscriber's tables in PostgreSQL's logical replication).
     ``method``: how the leader turns a client's SQL into a log entry (a
-    ``replsim.methods`` method; default: statement shipping). ``page_size``: the page
+    ``replsim.stores.shipping`` method; default: statement shipping). ``page_size``: the page
     format of this node's database file (one value, or ``{node: value}``).
     ``reverse_unordered_selects``: True (or a collection of node names) turns on
     SQLite's pragma of that name, which returns rows in the opposite of their usual
@@ -121,8 +122,6 @@ class SQLiteStore:
                 reverse_unordered_selects = [reverse_unordered_selects]
             reverse_unordered_selects = frozenset(reverse_unordered_selects)
         if method is None:
-            from ..methods import StatementShipping
-
             method = StatementShipping()
         self.schema = schema
         self.method = method
@@ -371,6 +370,10 @@ class SQLiteStore:
         """SHA-1 of the database file's bytes (12 hex digits): equal only for byte-identical copies."""
         return hashlib.sha1(self.image()).hexdigest()[:12]
 
+    def julian_now(self) -> float:
+        """The node's virtual time as the Julian day number SQLite's date functions take."""
+        return julian_day(self.now)
+
     def fresh(self) -> SQLiteStore:
         """A new store of the same kind and settings, for the same node (schema only, no rows)."""
         new = SQLiteStore(
@@ -434,3 +437,28 @@ def compile_options() -> list[str]:
     """The options that SQLite was built with (``PRAGMA compile_options``)."""
     db = apsw.Connection(":memory:")
     return [r[0] for r in db.execute("PRAGMA compile_options")]
+
+
+def sql_store(
+    method: str = "row",
+    *,
+    schema: str = "",
+    fix: str | None = None,
+    page_size: int | dict[str, int] = 4096,
+    reverse_unordered_selects: bool | Iterable[str] = False,
+):
+    """A store factory for ``Cluster(store=...)``: every node a SQLite database, replicated by ``method``.
+
+    ``schema`` runs on every node when it is created. ``page_size`` and
+    ``reverse_unordered_selects`` may name nodes: ``page_size={"replica-2": 8192}``.
+    """
+    chosen = method_named(method, fix)
+    SQLiteStore(schema, method=chosen, page_size=page_size)  # check the settings now, not per node
+
+    def make() -> SQLiteStore:
+        return SQLiteStore(
+            schema, method=chosen, page_size=page_size, reverse_unordered_selects=reverse_unordered_selects
+        )
+
+    make.__doc__ = f"A SQLite node replicated by {chosen.name} shipping."
+    return make

@@ -4,5 +4,6 @@ that imports matplotlib or ipywidgets). Importing it registers every panel actio
 from . import actions, course_actions  # noqa: F401  (registers the actions)
 from .panel import ControlPanel, PlotSpec, register_action
 from .pg_panel import PgPanel
+from .view import ClusterView
 
-__all__ = ["ControlPanel", "PgPanel", "PlotSpec", "register_action"]
+__all__ = ["ClusterView", "ControlPanel", "PgPanel", "PlotSpec", "register_action"]

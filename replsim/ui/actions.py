@@ -13,6 +13,8 @@ from ..errors import ConfigError
 from ..node import LEADER
 from .panel import _OWN_PLOTS, NOTES, PLOTS, ControlPanel, PlotSpec, _button, node_action, register_action
 from .plots import divergence_plot, load_plot
+from .words import plural
+from .words import seconds as seconds_words
 
 
 def _last_key(cluster: Cluster) -> str:
@@ -56,7 +58,9 @@ def _build_crash(panel: ControlPanel) -> None:
         was_leader = c.node(name).role == LEADER
         c.crash(name)
         if was_leader:
-            return f"{name} crashed. It was a leader: no new writes until recover or promote."
+            return (
+                f"{name} crashed. It was a leader: no new writes until you Recover it or Promote a follower."
+            )
         return f"{name} crashed: it stops copying; its log survives on disk, and the others carry on."
 
     node_action(
@@ -74,8 +78,10 @@ def _build_recover(panel: ControlPanel) -> None:
         behind = c.lag().get(name, 0)
         text = f"{name} restarted as {n.role} at lsn {n.lsn}"
         if n.role != LEADER and behind:
+            them = "it" if behind == 1 else "them"
             text += (
-                f", {behind} entries behind; it asks its leader for them (advance time to see it catch up)"
+                f", {plural(behind, 'entry', 'entries')} behind; it asks its leader for {them} "
+                "(Advance to see it catch up)"
             )
         return text + "."
 
@@ -143,7 +149,7 @@ def _build_advance(panel: ControlPanel) -> None:
     def advance() -> str:
         s = float(seconds.value)
         c.advance(s)
-        return f"{s:g} s of virtual time passed: t = {c.now:.1f} s."
+        return f"{s:g} s of virtual time passed: t = {seconds_words(c.now)}."
 
     panel.add_action(
         "advance",
@@ -176,7 +182,7 @@ def _build_rate(panel: ControlPanel) -> None:
             return "The panel's client stopped writing."
         key = getattr(panel.inputs.get("write_key"), "value", "").strip() or _last_key(c)
         panel.writer = c.start_writes(rate=r, keys=[key])
-        return f"A client now writes {key} {r:g} times a second to the leader (advance time to see it)."
+        return f"A client now writes {key} {r:g} times a second to the leader (Advance to see it)."
 
     panel.add_action("rate", set_rate, inputs={"rate": rate}, live=True)
 
@@ -206,7 +212,7 @@ def _build_rejoin(panel: ControlPanel) -> None:
         c.rejoin(name)
         return (
             f"{name} follows {c.leader} again. Entries only {name} holds are discarded as soon as it hears "
-            f"from {c.leader} (advance time to see it)."
+            f"from {c.leader} (Advance to see it)."
         )
 
     tooltip = "Make the chosen node follow the current leader again (like pg_rewind)"
@@ -250,7 +256,8 @@ def _build_split(panel: ControlPanel) -> None:
 
 @register_action("design")
 def _build_design(panel: ControlPanel) -> None:
-    from ..failover import DESIGN_NAMES, design_of, rebuild
+    from ..course.split_brain import rebuild
+    from ..failover import DESIGN_NAMES, design_of
 
     choices = [(DESIGN_NAMES[d], d) for d in ("naive", "fencing", "quorum")]
     design = widgets.Dropdown(
@@ -369,7 +376,7 @@ def _build_add_follower(panel: ControlPanel) -> None:
 
 @register_action("spread reads")
 def _build_spread_reads(panel: ControlPanel) -> None:
-    from ..clients.readers import Readers
+    from ..course.readers import Readers
 
     c = panel.cluster
     count = widgets.BoundedIntText(
@@ -404,6 +411,15 @@ def _build_spread_reads(panel: ControlPanel) -> None:
     )
 
 
+_SHIPPED = {
+    "Statement": "the statement",
+    "RowChanges": "the rows it changed",
+    "Pages": "the pages it changed",
+}
+"""What the leader logged for a SQL statement, in words, by the change's type
+(``replsim.stores.shipping``)."""
+
+
 @register_action("sql")
 def _build_sql(panel: ControlPanel) -> None:
     c = panel.cluster
@@ -420,9 +436,10 @@ def _build_sql(panel: ControlPanel) -> None:
             raise ConfigError("type a statement that changes data (for example: UPDATE items SET ...)")
         op = c.execute(sql)
         entry = c.node(c.leader).log[op.lsn]
+        what = _SHIPPED.get(type(entry.change).__name__, "the change")
         return (
-            f"{c.leader} ran it (lsn {op.lsn}) and logged {type(entry.change).__name__} "
-            f"of {entry.size:,} bytes for each follower. Advance, then compare the rows."
+            f"{c.leader} ran it (lsn {op.lsn}) and logged {what}, {entry.size:,} bytes to ship to each "
+            "follower. Advance, then compare the rows."
         )
 
     panel.add_action(

@@ -2,7 +2,7 @@
 
 Importing this module registers them (``register_action``):
 
-- ``"reads"`` (lesson 4): users in every city of the cluster (``replsim.geo``); pick one and
+- ``"reads"`` (lesson 4): users in every city of the cluster (``replsim.course.geo``); pick one and
   a read policy, then **Write** (a new value, to the leader) or **Read** (where the policy
   says). A box under the buttons shows the latest answers and names each anomaly the
   checkers find in the users' histories. ``"advance ms"``: let a few milliseconds pass.
@@ -27,13 +27,14 @@ import ipywidgets as widgets
 
 from ..clients.policies import POLICIES, ReadPolicy
 from ..cluster import Cluster
+from ..course.geo import city_clients, geo_cluster
+from ..course.sweep import MODES, STANDBYS, best_standby, scenario
 from ..errors import ConfigError, NodeStateError, ReplsimError
-from ..geo import city_clients, geo_cluster
 from ..history.anomalies import count, find_anomalies
 from ..node.commit import First
-from ..sweep import MODES, STANDBYS, best_standby, scenario
 from .figures import acknowledged_plot
 from .panel import ControlPanel, PlotSpec, _button, register_action
+from .words import seconds
 
 _BOX = "font-size:90%; line-height:1.35; margin:4px 0; padding:4px 8px; border-left:3px solid #999999"
 
@@ -57,13 +58,13 @@ def _advance(panel: ControlPanel, name: str, slider: widgets.FloatSlider, tip: s
     def advance() -> str:
         s = float(slider.value)
         c.advance(s)
-        return f"{s * 1000:g} ms of virtual time passed: t = {c.now:.3f} s."
+        return f"{s * 1000:g} ms of virtual time passed: t = {seconds(c.now)}."
 
     panel.add_action(name, advance, inputs={"seconds": slider}, button=_button("Advance", tip))
 
 
 def reads_world(seed: int = 4) -> Cluster:
-    """Lesson 4's panel cluster: the four cities of ``replsim.geo``, with links that wobble (2 ms jitter)."""
+    """Lesson 4's panel cluster: the cities of ``replsim.course.geo``, links wobbling by 2 ms."""
     return geo_cluster(seed=seed, jitter=0.002)
 
 
@@ -146,8 +147,8 @@ def _build_reads(panel: ControlPanel) -> None:
         u.write(k, value)
         d = c.network.link(u.name, c.leader).delay * 1000
         return (
-            f"{u.name} sent {k} = {value!r} to the leader, {c.leader}: {d:.1f} ms there, as long back "
-            "(advance to see the answer)."
+            f"{u.name} sent {k} = {value!r} to the leader, {c.leader}: {d:.1f} ms each way "
+            "(Advance to see the answer)."
         )
 
     def read() -> str:
@@ -157,7 +158,7 @@ def _build_reads(panel: ControlPanel) -> None:
         u.read(k, node=node, after=after)
         wait = f", once it holds lsn {after}" if after else ""
         d = c.network.link(u.name, node).delay * 1000
-        return f"{u.name} asked {node} for {k}{wait} ({d:.1f} ms away; advance to see the answer)."
+        return f"{u.name} asked {node} for {k}{wait} ({d:.1f} ms away; Advance to see the answer)."
 
     panel.add_action(
         "write",
@@ -184,8 +185,9 @@ COMMIT_MODES = {**MODES, "FIRST 1 (standby-1) alone": lambda: First(1, ["standby
 
 
 def commit_world(seed: int = 7) -> Cluster:
-    """Lesson 7's panel cluster: the sweep's primary and three standbys (``replsim.sweep.scenario``)."""
-    return scenario(seed)
+    """Lesson 7's panel cluster: the sweep's primary and three standbys
+    (``replsim.course.sweep.scenario``), with a message journal for the live view."""
+    return scenario(seed, keep_messages=10_000)
 
 
 ACK_PLOT = PlotSpec(partial(acknowledged_plot, waiting=False, bin_seconds=0.5), 1.25, 0.75, 1.6)
@@ -240,7 +242,7 @@ def _build_failover(panel: ControlPanel) -> None:
     def failover() -> str:
         old = c.leader
         if not c.node(old).up:
-            raise NodeStateError(f"{old} is already down: promote a standby (Promote) instead")
+            raise NodeStateError(f"{old} is already down: click Promote to make a standby the leader instead")
         before = len(c.lost_writes())
         c.crash(old)
         best = best_standby(c)

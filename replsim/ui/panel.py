@@ -8,8 +8,11 @@ Use in a notebook::
 Every action runs through :meth:`ControlPanel.run`, which never raises: a refusal
 by the simulator (a write to a follower, crashing a crashed node) is shown in the
 message line as "Refused: ...", anything else as "Unexpected error: ...". After
-each action the status line and the figure (a PNG in an ``ipywidgets.Image``,
-drawn on one reused Agg figure, so nothing leaks into the cell's output) update.
+each action the status table, the live cluster view (``plots`` naming ``"cluster"``: a
+:class:`~replsim.ui.view.ClusterView` drawn in the browser, which plays the new interval) and
+the other figures (a PNG in an ``ipywidgets.Image``, drawn on one reused Agg figure, so
+nothing leaks into the cell's output) update. Scrubbing or pausing the view in the past
+shows that moment in the status table and the figures too (rebuilt from the record).
 
 Adding an action, two ways:
 
@@ -49,6 +52,8 @@ from PIL import Image as PILImage
 from ..cluster import Cluster, status_table
 from ..errors import ConfigError, ReplsimError
 from .plots import availability_plot, cluster_picture, lag_plot, network_faults
+from .view import ClusterView
+from .words import panel_words, seconds
 
 if TYPE_CHECKING:
     from ..clients import Writer
@@ -122,9 +127,11 @@ class ControlPanel(widgets.VBox):
     (crash/recover/promote/partition/heal share one row and one node dropdown).
     Built in: write, crash, recover, advance (the default), promote, partition,
     heal, and rate (a writes-per-second slider driving a client of the panel's own).
-    ``plots``: names in ``PLOTS`` (or functions taking ``(cluster, ax=...)``, or ``PlotSpec``s), side by side.
-    ``timeline``: a "look back" slider over the experiment so far; the status and the plots then show
-    the moment chosen, rebuilt from the record (nothing is re-run); any action, or "Now", returns to now.
+    ``plots``: names in ``PLOTS`` (or functions taking ``(cluster, ax=...)``, or ``PlotSpec``s), side by side;
+    ``"cluster"`` is the live view (``self.view``), drawn in the browser beside the other plots.
+    ``timeline``: the look back over the experiment so far (the view's scrub, or without a view a
+    "look back" slider); the status and the plots then show the moment chosen, rebuilt from the
+    record (nothing is re-run); any action, or "Now", returns to now.
     """
 
     action_builders: Mapping[str, ActionBuilder] = ACTIONS
@@ -136,7 +143,7 @@ class ControlPanel(widgets.VBox):
         plots: Sequence[str | PlotMaker | PlotSpec] = ("cluster", "lag"),
         title: str | None = None,
         *,
-        figsize: tuple[float, float] = (9.5, 3.8),
+        figsize: tuple[float, float] | None = None,
         dpi: float = 80.0,
         timeline: bool = True,
         notes: Sequence[str] = (),
@@ -159,6 +166,9 @@ class ControlPanel(widgets.VBox):
         for name, value in (("actions", actions), ("plots", plots)):
             if not isinstance(value, (list, tuple)):
                 raise ConfigError(f"{name} must be a list of names, got {value!r}")
+        shows_view = "cluster" in plots
+        if figsize is None:  # beside the view: the plots share the other half of the width
+            figsize = (5.4, 3.2) if shows_view else (9.5, 3.8)
         if (
             not isinstance(figsize, (list, tuple))
             or len(figsize) != 2
@@ -178,27 +188,50 @@ class ControlPanel(widgets.VBox):
         self.actions: list[str] = []  # names of the actions added, in order
         self.writer: Writer | None = None  # the client the "rate" action runs, if any
         self._rows: dict[str, widgets.HBox] = {}
-        self._plots = [self._plot_spec(p) for p in plots]
+        self._plots = [self._plot_spec(p) for p in plots if p != "cluster"]
         self.status = widgets.HTML()
         self.message = widgets.HTML()
-        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
+        self.image = widgets.Image(
+            format="png",
+            layout=widgets.Layout(max_width="100%", height="auto", flex="0 1 auto", min_width="0"),
+        )
+        if not self._plots:
+            self.image.layout.display = "none"
+        self.view: ClusterView | None = None
+        if shows_view:
+            self.view = ClusterView(
+                cluster, on_error=self._refused, on_cursor=self._scrubbed, on_select=self._picked
+            )
+            self.view.layout = widgets.Layout(flex="1 1 460px", min_width="380px", max_width="700px")
         self.figure = Figure(figsize=figsize, dpi=dpi)
         FigureCanvasAgg(self.figure)
         self._axes: list[Axes] | None = None
+        self._widened = False  # the margins were widened for the legends
+        self._moved = True  # something may have happened since the view's last update
         self._controls = widgets.VBox()
         self.at: float | None = None  # the past moment shown, or None for now
         self._syncing = False
         for action in actions:
             self._build(action)
-        if timeline:
+        if timeline and self.view is None:
             self._build_timeline()
         head = [widgets.HTML(f"<h3 style='margin:4px 0'>{html.escape(title)}</h3>")] if title else []
-        self.children = [*head, self._controls, self.message, self.status, self.image]
+        if self.view is None:
+            self.children = [*head, self._controls, self.message, self.status, self.image]
+        else:  # the view on the left; the status (its text alternative) and the plots beside it
+            side = widgets.VBox(
+                [self.image, self.status], layout=widgets.Layout(flex="1 1 420px", min_width="0")
+            )
+            pictures = widgets.HBox(
+                [self.view, side], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start")
+            )
+            self.children = [*head, self._controls, self.message, pictures]
         self._show("Ready: pick an action.", kind="info")
         self.refresh()
 
     def __repr__(self) -> str:
-        return f"ControlPanel({self.cluster!r}, actions: {', '.join(self.actions)})"
+        # what a notebook shows in place of the panel where widgets cannot be drawn (before the cell runs)
+        return "Control panel: run this cell to start the panel"
 
     def use(self, cluster: Cluster) -> None:
         """Drive ``cluster`` from now on: the actions are built again for it, and the figure redrawn."""
@@ -209,6 +242,8 @@ class ControlPanel(widgets.VBox):
             self.writer = None
         timeline = "look back" in self.inputs
         self.cluster = cluster
+        if self.view is not None:
+            self.view.use(cluster)
         self.buttons, self.inputs, self.actions, self._rows = {}, {}, [], {}
         self._controls.children = []
         self.figure.clear()
@@ -320,27 +355,52 @@ class ControlPanel(widgets.VBox):
         now.on_click(lambda _b: self.run(self._back_to_now))
         self._controls.children = [*self._controls.children, widgets.HBox([slider, now])]
 
-    def _look_back(self) -> str:
-        t = float(self.inputs["look back"].value)
+    def _refused(self, text: str) -> None:
+        """A bad value set on the view (from the browser or a cell): said in the message line."""
+        self.last_error = text
+        self._show(f"Refused: {text}", kind="error")
+
+    def _scrubbed(self, t: float | None) -> None:
+        """The learner scrubbed or paused the view: show that moment (or now) in the status and plots."""
+        if not self._syncing:
+            self.run(self._back_to_now if t is None else partial(self._look_back, t))
+
+    def _picked(self, name: str) -> None:
+        """A node clicked in the view becomes the choice of the panel's node chooser."""
+        chooser = self.inputs.get("node")
+        if isinstance(chooser, widgets.Dropdown) and name in chooser.options:
+            chooser.value = name
+            self.last_error = None
+            self._show(f"{name} chosen: the buttons beside the node chooser act on it.", kind="info")
+
+    def _look_back(self, t: float | None = None) -> str:
+        if t is None:
+            t = float(self.inputs["look back"].value)
         if t >= self.cluster.now - 1e-9:
             return self._back_to_now()
         self.at = t
         return (
-            f"Looking back at t = {t:.1f} s (from the record); any action, or Now, "
-            f"returns to t = {self.cluster.now:.1f} s."
+            f"Looking back at t = {seconds(t)} (from the record); any action, or Now, "
+            f"returns to t = {seconds(self.cluster.now)}."
         )
 
     def _back_to_now(self) -> str:
         self.at = None
-        return f"Showing now: t = {self.cluster.now:.1f} s."
+        return f"Showing now: t = {seconds(self.cluster.now)}."
 
     def _sync_timeline(self) -> None:
-        """Keep the slider's range at the experiment so far, and on "now" unless looking back."""
+        """Keep the slider's range at the experiment so far, and on "now" unless looking back; send the
+        view what is new (an action returns it to now)."""
         slider = self.inputs.get("look back")
-        if slider is None:
-            return
         self._syncing = True
         try:
+            if self.view is not None:
+                if self.at is None:
+                    self.view.cursor = -1.0
+                if self._moved:
+                    self.view.update()
+            if slider is None:
+                return
             now = round(self.cluster.now, 1)
             slider.max = max(now, 0.1)
             slider.value = now if self.at is None else min(self.at, now)
@@ -352,24 +412,28 @@ class ControlPanel(widgets.VBox):
         """Run one action: show its message (or why it failed), then redraw. Never raises.
 
         Returns True if the action succeeded. An action (other than looking back) shows now again.
+        The status and the view are redrawn before the message line changes, so that whoever
+        reads the message (a learner, a test) finds the status already saying the same moment.
         """
-        if handler not in (self._look_back, self._back_to_now):
+        looking = handler in (self._look_back, self._back_to_now) or (
+            isinstance(handler, partial) and handler.func == self._look_back
+        )
+        if not looking:
             self.at = None
+        self._moved = not looking  # looking back: nothing new for the view to send
         try:
-            text = handler()
+            text, kind, ok = handler() or "Done.", "ok", True
+            self.last_error = None
         except ReplsimError as exc:
             self.last_error = str(exc)
-            self._show(f"Refused: {exc}", kind="error")
-            ok = False
+            text, kind, ok = f"Refused: {panel_words(str(exc))}", "error", False
         except Exception as exc:  # a widget callback must never raise into the kernel
             self.last_error = f"{type(exc).__name__}: {exc}"
-            self._show(f"Unexpected error: {self.last_error}", kind="error")
-            ok = False
-        else:
-            self.last_error = None
-            self._show(text or "Done.", kind="ok")
-            ok = True
+            text, kind, ok = f"Unexpected error: {self.last_error}", "error", False
         self.refresh()
+        self._moved = True
+        if self.last_error is None or not ok:  # refresh() reports its own failure in the message line
+            self._show(text, kind=kind)
         return ok
 
     def refresh(self) -> None:
@@ -397,7 +461,31 @@ class ControlPanel(widgets.VBox):
             spec.draw(self.cluster, ax=ax, **when)
         with matplotlib.rc_context(_FAST_TEXT):  # only for this figure; the learner's own plots keep theirs
             fig.canvas.draw()
+            if not self._widened and self._widen_for_legends():  # once: then the margins fit
+                self._widened = True
+                fig.clear()
+                self._axes = None
+                return self._render()
         return _png(fig.canvas)
+
+    def _widen_for_legends(self) -> bool:
+        """Give a plot whose legend spills past its right margin (over the next plot, or off the figure)
+        the room it needs; True if a margin changed."""
+        fig = self.figure
+        assert self._axes is not None
+        renderer = fig.canvas.get_renderer()
+        changed = False
+        for i, ax in enumerate(self._axes):
+            legend = ax.get_legend()
+            if legend is None:
+                continue
+            edge = self._axes[i + 1].get_window_extent().x0 if i + 1 < len(self._axes) else fig.bbox.x1
+            over = (legend.get_window_extent(renderer).x1 - edge) / fig.dpi
+            if over > 0.01:
+                spec = self._plots[i]
+                self._plots[i] = spec._replace(right=spec.right + float(over) + 0.08)
+                changed = True
+        return changed
 
     def _make_axes(self) -> list[Axes]:
         """One axes per plot, side by side, with fixed margins (faster than a layout engine)."""
@@ -428,7 +516,7 @@ class ControlPanel(widgets.VBox):
         v = c.view(self.at)
         leaders = v.leaders()
         lead = v.nodes[v.leader]
-        head = f"t = {v.time:.1f} s" + (" (looking back)" if self.at is not None else "")
+        head = f"t = {seconds(v.time)}" + (" (looking back)" if self.at is not None else "")
         head += f" &nbsp;·&nbsp; leader: <b>{html.escape(v.leader)}</b>"
         head += f" (epoch {lead.epoch}{'' if lead.up else ', down'})"
         if len(leaders) > 1:
@@ -442,7 +530,7 @@ class ControlPanel(widgets.VBox):
             rows.append("<tr>" + "".join(f"<td style='{cells}'>{html.escape(v)}</td>" for v in row) + "</tr>")
         notes = "".join(f"<div>{html.escape(NOTES[n](c, v.time))}</div>" for n in self.notes)
         return (
-            f"<div style='font-size:90%; line-height:1.35'><div>{head}</div>"
+            f"<div class='replsim-status' style='font-size:90%; line-height:1.35'><div>{head}</div>"
             f"<table style='border-collapse:collapse'>{''.join(rows)}</table>{notes}</div>"
         )
 

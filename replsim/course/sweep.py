@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cluster import Cluster
-from .errors import ConfigError
-from .node.commit import Async, CommitPolicy, CommitWatch, First, Quorum, SemiSync
+from ..cluster import Cluster
+from ..errors import ConfigError
+from ..history.checks import CommitWatch
+from ..node.commit import Async, CommitPolicy, First, Quorum, SemiSync
 
 STANDBYS = ("standby-1", "standby-2", "standby-3")
 
@@ -68,8 +69,12 @@ def best_standby(cluster: Cluster) -> str:
     return max(up, key=lambda n: (cluster.node(n).received_lsn, -cluster.names.index(n)))
 
 
-def scenario(seed: int) -> Cluster:
-    """The cluster of the runs (primary, three standbys at growing distances), seeded, without a policy."""
+def scenario(seed: int, keep_messages: int = 0) -> Cluster:
+    """The cluster of the runs (primary, three standbys at growing distances), seeded, without a policy.
+
+    ``keep_messages``: the message journal's size (0, the runs': none kept; a panel drawing the
+    messages keeps some).
+    """
     c = Cluster(
         leader="primary",
         followers=list(STANDBYS),
@@ -77,7 +82,7 @@ def scenario(seed: int) -> Cluster:
         jitter=0.0001,
         heartbeat=0.2,
         seed=seed,
-        keep_messages=0,
+        keep_messages=keep_messages,
     )
     c.set_link("primary", "standby-2", delay=0.003, jitter=0.0005)
     c.set_link("primary", "standby-3", delay=0.035, jitter=0.003)

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..clients.workload import MAX_RATE, check_key
+from ..cluster import Cluster
 from ..errors import ConfigError
 from ..history.record import OK
-from .workload import MAX_RATE, check_key
 
 if TYPE_CHECKING:
-    from ..cluster import Cluster
     from ..history import History, Op
 
 CLIENT_DELAY = 0.001
@@ -180,7 +180,6 @@ def read_scaling(
     for k in followers:
         if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= len(names):
             raise ConfigError(f"followers must be whole numbers between 0 and {len(names)}, got {k!r}")
-    from ..cluster import Cluster
 
     out = []
     for k in followers:

@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..clients.client import Client
+from ..clients.policies import ReadPolicy
+from ..clients.workload import check_key
 from ..engine.sim import check_time
 from ..errors import ConfigError
 from ..history.anomalies import count, find_anomalies
-from .policies import ReadPolicy
-from .workload import check_key
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
     from ..history.record import Op
-    from .client import Client
 
 
 class Sessions:
@@ -39,8 +39,15 @@ class Sessions:
         think: float = 0.1,
         until: float = 10.0,
     ) -> None:
-        if not clients:
-            raise ConfigError("Sessions needs at least one client")
+        if isinstance(clients, str) or not isinstance(clients, (list, tuple)) or not clients:
+            raise ConfigError(
+                f"Sessions needs at least one client: a list of cluster.client(...), got {clients!r}"
+            )
+        for c in clients:
+            if not isinstance(c, Client):
+                raise ConfigError(
+                    f"Sessions needs clients made with cluster.client(name, ...), got {c!r} among them"
+                )
         if not isinstance(policy, ReadPolicy):
             raise ConfigError(f"policy must be a read policy (replsim.clients.policies), got {policy!r}")
         if isinstance(keys, str) or not list(keys):

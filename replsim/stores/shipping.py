@@ -19,7 +19,7 @@ Every entry's ``size`` is the bytes it ships: a 24-byte record header plus the S
 8 + 8 bytes of time and seed with ``fix="context"``), the changeset, or one 24-byte WAL frame
 header plus the page for each changed page.
 
-Typical use::
+Typical use (``sql_store`` is in ``replsim.stores.sqlite``)::
 
     shop = Cluster("primary", ["replica-1", "replica-2"], store=sql_store("row", schema=SHOP))
     shop.execute("UPDATE items SET price = price * 2 WHERE id = 7")
@@ -28,19 +28,16 @@ Typical use::
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import apsw
 
-from .errors import ConfigError, StoreError
-from .stores.kv import ENTRY_HEADER
-from .stores.sqlite import SQLiteStore, julian_day
+from ..errors import ConfigError, StoreError
+from .kv import ENTRY_HEADER
 
 if TYPE_CHECKING:
-    from .cluster import Cluster
-    from .history import Op
+    from .sqlite import SQLiteStore
 
 WAL_FRAME_HEADER = 24
 """Bytes of header SQLite's WAL writes before each page (page number, size, salts, checksums)."""
@@ -234,98 +231,6 @@ def method_named(method: str, fix: str | None = None) -> StatementShipping | Row
     raise ConfigError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
 
 
-def sql_store(
-    method: str = "row",
-    *,
-    schema: str = "",
-    fix: str | None = None,
-    page_size: int | dict[str, int] = 4096,
-    reverse_unordered_selects: bool | Iterable[str] = False,
-):
-    """A store factory for ``Cluster(store=...)``: every node a SQLite database, replicated by ``method``.
-
-    ``schema`` runs on every node when it is created. ``page_size`` and
-    ``reverse_unordered_selects`` may name nodes: ``page_size={"replica-2": 8192}``.
-    """
-    chosen = method_named(method, fix)
-    SQLiteStore(schema, method=chosen, page_size=page_size)  # check the settings now, not per node
-
-    def make() -> SQLiteStore:
-        return SQLiteStore(
-            schema, method=chosen, page_size=page_size, reverse_unordered_selects=reverse_unordered_selects
-        )
-
-    make.__doc__ = f"A SQLite node replicated by {chosen.name} shipping."
-    return make
-
-
-# --- one workload, shipped one way -----------------------------------------------------
-@dataclass
-class Shipped:
-    """A workload replicated one way: the cluster it ran on, and what it cost and left behind."""
-
-    name: str
-    cluster: Cluster
-    ops: list[Op]
-
-    @property
-    def entries(self) -> list[Any]:
-        """The log entry of each statement (None for one the leader refused)."""
-        log = self.cluster.node(self.cluster.leader).log
-        return [log[o.lsn] if o.lsn is not None else None for o in self.ops]
-
-    @property
-    def sizes(self) -> list[int]:
-        """Bytes shipped to each follower for each statement (0 for a refused one)."""
-        return [e.size if e is not None else 0 for e in self.entries]
-
-    @property
-    def total(self) -> int:
-        """Bytes shipped to each follower for the whole workload."""
-        return sum(self.sizes)
-
-    @property
-    def divergent_rows(self) -> int:
-        """Rows (by table and primary key) that are not the same on every node, from their databases."""
-        return len(self.cluster.divergence())
-
-    def __repr__(self) -> str:
-        return f"Shipped({self.name!r}: {self.total:,} bytes, {self.divergent_rows} divergent rows)"
-
-
-def ship(
-    statements: Iterable[str],
-    method: str = "row",
-    *,
-    fix: str | None = None,
-    schema: str | None = None,
-    followers: Iterable[str] = ("replica-1", "replica-2"),
-    delay: float = 0.010,
-    seed: int = 3,
-    every: float = 0.1,
-    page_size: int | dict[str, int] = 4096,
-    reverse_unordered_selects: bool | Iterable[str] = ("replica-2",),
-) -> Shipped:
-    """Run ``statements`` on a fresh cluster ("primary" and ``followers``) replicated by ``method``.
-
-    By default the shop's tables (``SHOP_SCHEMA``), links of 10 ms, one statement every 0.1 s,
-    and replica-2 storing its rows in another order (``reverse_unordered_selects``).
-    """
-    from .clients.shop import SHOP_SCHEMA, run_statements
-    from .cluster import Cluster
-
-    store = sql_store(
-        method,
-        schema=SHOP_SCHEMA if schema is None else schema,
-        fix=fix,
-        page_size=page_size,
-        reverse_unordered_selects=reverse_unordered_selects,
-    )
-    cluster = Cluster("primary", list(followers), delay=delay, seed=seed, store=store)
-    ops = run_statements(cluster, list(statements), every)
-    return Shipped(method_named(method, fix).name, cluster, ops)
-
-
 # --- rqlite's rewrite ---------------------------------------------------------------------
 _TOKEN = re.compile(
     r"""(?P<space>\s+|--[^\n]*|/\*.*?(?:\*/|$))
@@ -377,7 +282,7 @@ def rewrite(sql: str, store: SQLiteStore) -> str:
         elif word in _DATE_FUNCTIONS and nxt and nxt[0][1] == "(":
             date_depth.append(len(order_by) + 1)
         elif kind == "string" and text.lower() == "'now'" and date_depth:
-            out.append((start, end, repr(julian_day(store.now))))
+            out.append((start, end, repr(store.julian_now())))
     for start, end, new in reversed(out):
         sql = sql[:start] + new + sql[end:]
     return sql
@@ -391,9 +296,6 @@ __all__ = [
     "RowShipping",
     "PageShipping",
     "method_named",
-    "sql_store",
-    "ship",
-    "Shipped",
     "rewrite",
     "METHODS",
     "FIXES",

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .clients.client import LOCAL_DELAY, Client
-from .cluster import Cluster
-from .errors import ConfigError
+from ..clients.client import LOCAL_DELAY, Client
+from ..cluster import Cluster
+from ..errors import ConfigError
 
 CITIES = ("San Francisco", "New York", "London", "Tokyo")
 
@@ -79,6 +79,10 @@ def geo_cluster(
     """
     if "delay" in settings:
         raise ConfigError("geo_cluster() sets each link's delay from the cities; give rtt_ms to change them")
+    if isinstance(followers, str) or not isinstance(followers, (list, tuple)) or not followers:
+        raise ConfigError(
+            f"followers must be a non-empty list of cities ({', '.join(CITIES)}), got {followers!r}"
+        )
     names = [leader, *followers]
     c = Cluster(
         leader=leader, followers=list(followers), delay=one_way(names[0], names[1], rtt_ms), **settings
