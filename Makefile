@@ -42,7 +42,8 @@ test: $(TEST_READY)
 # notebooks, PostgreSQL and the browser (about a minute on 2 cores). `make test` still runs everything.
 quick: $(TEST_READY)
 	$(BIN)/python -m pytest -o addopts="" -q -m "not slow" tests \
-		--ignore=tests/test_browser.py --ignore=tests/test_notebooks.py --ignore=tests/test_postgres.py
+		--ignore=tests/test_browser.py --ignore=tests/test_notebooks.py --ignore=tests/test_postgres.py \
+		--ignore=tests/test_checkout_clean.py --ignore=tests/test_course_launch.py --ignore=tests/test_platforms.py
 
 notebooks: $(TEST_READY)
 	$(BIN)/python tools/nbbuild.py

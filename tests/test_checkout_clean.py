@@ -14,6 +14,7 @@ mandatory in CI.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -142,13 +143,22 @@ def test_opening_and_reading_every_lesson_leaves_it_as_committed(course) -> None
             unsaved.append(lesson.name)  # never autosaved: nothing was written, so nothing changed
         if copy.read_bytes() != lesson.read_bytes():
             changed.append(lesson.name)
+            if len(changed) == 1:  # show how the first one changed
+                diff = difflib.unified_diff(
+                    lesson.read_text().splitlines(),
+                    copy.read_text().splitlines(),
+                    "committed",
+                    "saved",
+                    lineterm="",
+                )
+                first_diff = "\n".join(list(diff)[:40])
         text = _outputs_text(page)
         assert "Error displaying widget" not in text, lesson.name
         assert not re.search(r"\b(ControlPanel|PgPanel|VBox)\(", text), f"{lesson.name} shows a Python repr"
         stored = json.loads(lesson.read_text())
         if any(WIDGET_HINT in json.dumps(c.get("outputs", [])) for c in stored["cells"]):
             assert WIDGET_HINT in text, f"{lesson.name}: no hint where its panel will be"
-    assert not changed, f"opening and reading changed these lessons on disk: {changed}"
+    assert not changed, f"opening and reading changed these lessons on disk: {changed}\n{first_diff}"
     # the kernel's language info makes every opened lesson "changed": the autosave must have run
     assert len(unsaved) < len(LESSONS), "no lesson was ever autosaved: the test proves nothing"
 

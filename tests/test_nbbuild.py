@@ -103,3 +103,16 @@ def test_the_committed_notebook_is_stored_as_the_courses_jupyterlab_saves_it(src
     assert nbformat.writes(nbbuild.normalise(nb)) + "\n" == path.read_text(), (
         f"{path.name} is not in the course's form: run python tools/nbbuild.py {src.stem[:2]}"
     )
+
+
+def test_a_folded_output_is_stored_as_jupyterlab_stores_it():
+    """JupyterLab writes a folded output as ``collapsed`` too; the normal form does the same, so a save
+    by JupyterLab changes nothing (and an unfolded one loses ``collapsed``)."""
+    nb = nbformat.v4.new_notebook()
+    folded = nbformat.v4.new_code_cell("1", metadata={"jupyter": {"outputs_hidden": True}})
+    shown = nbformat.v4.new_code_cell("2", metadata={"collapsed": True})
+    nb.cells = [folded, shown, nbformat.v4.new_markdown_cell("text")]
+    nbbuild.normalise(nb)
+    assert folded.metadata["collapsed"] is True
+    assert "collapsed" not in shown.metadata
+    assert "collapsed" not in nb.cells[2].metadata

@@ -32,6 +32,12 @@ def normalise(nb: Any) -> Any:
     meta["kernelspec"] = meta.get("kernelspec") or dict(KERNELSPEC)
     meta["language_info"] = {"name": (meta.get("language_info") or {}).get("name", "python")}
     for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code":  # JupyterLab stores a folded output twice; so do we
+            cmeta = cell.setdefault("metadata", {})
+            if (cmeta.get("jupyter") or {}).get("outputs_hidden"):
+                cmeta["collapsed"] = True
+            else:
+                cmeta.pop("collapsed", None)
         for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
             data = output.get("data")
             if data and WIDGET_VIEW in data:
