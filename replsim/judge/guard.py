@@ -58,7 +58,7 @@ def where(fn: Callable[..., Any], tb: Any) -> str:
 class Guard:
     """Calls ``rule`` with a time ``budget`` (seconds) per call, and turns its failures into RuleError."""
 
-    def __init__(self, rule: Callable[..., Any], budget: float = 0.1) -> None:
+    def __init__(self, rule: Callable[..., Any], budget: float = 1.0) -> None:
         if not callable(rule):
             raise TypeError(f"a rule must be a function, got {rule!r}")
         self.rule = rule
