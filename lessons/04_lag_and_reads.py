@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lesson 4 — Lag and reads: what a replica's readers see
 #
-# **Time:** about 45 minutes, plus 4 for the optional section on linearizability.
+# **Time:** about 50 minutes, plus 4 for the optional section on linearizability.
 #
 # **Questions this lesson answers**
 # - How far behind its leader is a follower, in log entries and in seconds, and what makes that grow?

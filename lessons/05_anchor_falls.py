@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lesson 5 — When the anchor falls: failover, and the writes it loses
 #
-# **Time:** about 50 minutes.
+# **Time:** about 55 minutes.
 #
 # **Questions this lesson answers**
 # - When the leader crashes, what stops working, and what makes it work again?

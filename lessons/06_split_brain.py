@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lesson 6 — Split brain: two leaders, and what stops them
 #
-# **Time:** about 75 minutes.
+# **Time:** about 80 minutes.
 #
 # **Questions this lesson answers**
 # - How can an automatic failover make two leaders at once, and what happens to the writes on each side?

@@ -145,3 +145,14 @@ def test_elections_refuse_a_vote_rule_that_is_not_a_function():
 
     with pytest.raises(ConfigError, match="vote must be a function"):
         Elections(Cluster(leader="a", followers=["b", "c"], heartbeat=0.05), vote="yes")
+
+
+def test_bad_arguments_are_refused_with_what_is_allowed():
+    from replsim.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="trial must be one of read, promotion, vote"):
+        judge(raft_vote, "votes")
+    with pytest.raises(ConfigError, match="the rule must be a function"):
+        judge("return True", "vote")
+    with pytest.raises(ConfigError, match="schedules must be a whole number"):
+        judge(raft_vote, "vote", 0)

@@ -27,6 +27,8 @@ from typing import Any
 
 from ..cluster import Cluster
 from ..dst.run import shrink
+from ..engine.sim import check_time
+from ..errors import ConfigError
 from .guard import Guard, RuleError
 from .rules import TRIALS, Outcome
 
@@ -153,8 +155,14 @@ def judge(
     """
     global _JOB
     if trial not in TRIALS:
-        raise ValueError(f"trial must be one of {', '.join(TRIALS)}, got {trial!r}")
-    Guard(rule, budget)  # a rule that is not a function is refused here
+        raise ConfigError(f"trial must be one of {', '.join(TRIALS)}, got {trial!r}")
+    if not callable(rule):
+        raise ConfigError(f"the rule must be a function (def my_rule(...): ...), got {rule!r}")
+    for name, value, low in (("schedules", schedules, 1), ("workers", workers, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigError(f"{name} must be a whole number >= {low}, got {value!r}")
+    check_time("budget", budget, positive=True)
+    check_time("stuck", stuck, positive=True)
     t = TRIALS[trial]
     verdict = Verdict(getattr(rule, "__name__", repr(rule)), t.name, violations=dict.fromkeys(t.kinds, 0))
     _JOB = (trial, rule, budget)
