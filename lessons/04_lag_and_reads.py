@@ -496,7 +496,7 @@ read_verdict = judge(my_read_policy, "read")
 # Each numbered line is a moment of the shrunk schedule; the last says what the checkers found. The
 # timeline shows that run's messages: the sessions' requests and the answers, and the leader's appends.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 ClusterView(read_verdict.replay, mode="timeline", window=read_verdict.window, kinds=read_verdict.kinds)
 
 # %% [markdown]

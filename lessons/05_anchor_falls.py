@@ -516,7 +516,7 @@ promotion_verdict = judge(my_promotion, "promotion")
 # %% [markdown]
 # The timeline shows the shrunk run: the monitor's pings, the appends and the acknowledgements.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 ClusterView(promotion_verdict.replay, mode="timeline", window=promotion_verdict.window, kinds=promotion_verdict.kinds)
 
 # %% [markdown]

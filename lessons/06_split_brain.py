@@ -397,7 +397,7 @@ for r in c4.failover.rounds[:3]:
 # messages as they go; **Step** moves to the next send or arrival; **Cluster** shows the same moments as
 # the cluster's picture, with the messages travelling between the nodes.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 ClusterView(c4, mode="timeline", window=(5.185, 5.275), kinds=("vote request", "vote", "append", "heartbeat", "ack"))
 
 # %% [markdown]
@@ -777,7 +777,7 @@ vote_verdict = judge(my_vote, "vote")
 # The timeline shows the shrunk run's election: the vote requests, the votes and the new leader's first
 # appends.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 ClusterView(vote_verdict.replay, mode="timeline", window=vote_verdict.window, kinds=vote_verdict.kinds)
 
 # %% [markdown]
