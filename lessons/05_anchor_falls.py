@@ -487,9 +487,9 @@ panel
 # A failover monitor runs on one node; every 0.25 s it asks every node "are you there?", and when the
 # leader has not answered for 1 s it calls your function, with two read-only things:
 #
-# - `followers`: the followers that answered lately, in the order they first answered, each with `name`,
-#   `position` (the last log position it holds), `last_epoch` (the epoch that wrote that entry) and
-#   `epoch` (the epoch it is in);
+# - `followers`: the followers that answered in the last second, in the order they first answered, each
+#   with `name`, `position` (the last log position it held when it answered), `last_epoch` (the epoch
+#   that wrote that entry), `epoch` (the epoch it is in) and `age` (how many seconds ago it answered);
 # - `nodes`: how many nodes the cluster has, reachable or not.
 #
 # It returns `None` (promote nobody this time; it asks again 0.25 s later), or `(name, fence)`: promote
@@ -521,25 +521,28 @@ ClusterView(promotion_verdict.replay, mode="timeline", window=promotion_verdict.
 
 # %% [markdown]
 # **Task.** Change `my_promotion` until the judge finds nothing. Three questions to ask yourself: which
-# follower holds the most? Must the old leader be stopped? And can the monitor be sure it sees a follower
-# that holds every acknowledged write, when it hears from only some of them?
+# follower holds the most? Must the old leader be stopped? Can the monitor be sure it sees a follower
+# that holds every acknowledged write, when it hears from only some of them? And how old is what it heard?
 #
 # <details>
 # <summary><b>Solution</b></summary>
 #
 # Promote the most up-to-date follower (the latest `last_epoch`, then the highest `position`), fence the
-# old leader, and promote only when the monitor hears from a majority of the nodes among the followers:
-# every acknowledged write is on a majority, so the followers it hears from then include one that holds
+# old leader, and promote only when a majority of the nodes are followers that answered in the last ping
+# round (0.25 s): every acknowledged write is on a majority, so those followers include one that holds
 # it. When it hears from fewer, wait: the leader may be alive on the other side of a partition, still
-# acknowledging writes with the followers there. The cell below judges it.
+# acknowledging writes with the followers there. An older answer is not enough: since then that follower
+# may have acknowledged more writes to an old leader that came back, behind a partition. The cell below
+# judges it.
 # </details>
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true}
 # A rule that passes
 def promote_safely(followers, nodes):
-    if len(followers) < nodes // 2 + 1:
+    fresh = [f for f in followers if f.age <= 0.25]
+    if len(fresh) < nodes // 2 + 1:
         return None
-    best = max(followers, key=lambda f: (f.last_epoch, f.position))
+    best = max(fresh, key=lambda f: (f.last_epoch, f.position))
     return best.name, True
 
 

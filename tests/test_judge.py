@@ -31,9 +31,10 @@ def first_answer(followers, nodes):
 
 
 def majority_most_up_to_date(followers, nodes):
-    if len(followers) < nodes // 2 + 1:
+    fresh = [f for f in followers if f.age <= 0.25]  # answered in the last ping round
+    if len(fresh) < nodes // 2 + 1:
         return None
-    return max(followers, key=lambda f: (f.last_epoch, f.position)).name, True
+    return max(fresh, key=lambda f: (f.last_epoch, f.position)).name, True
 
 
 def every_vote(candidate, me):

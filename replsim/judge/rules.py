@@ -9,10 +9,11 @@ cluster, so nothing it does changes the simulation except its answer.
   ``replsim.history.anomalies`` (stale reads are counted, not failed: any replica
   read may be stale) and the read latency paid.
 - **promotion rule** ``rule(followers: tuple[Follower, ...], nodes: int)``: the
-  followers the failover monitor heard from (in the order they first answered) and
-  how many nodes the cluster has; returns None (promote nobody now), a name (promote
-  it), or ``(name, fence)``, where ``fence=True`` fences the old leader (it steps down
-  when it hears of the newer epoch). Judged on acknowledged writes lost and on split
+  followers the failover monitor heard from in the last second (in the order they first
+  answered; each with how long ago it answered) and how many nodes the cluster has;
+  returns None (promote nobody now), a name (promote it, without fencing), or
+  ``(name, fence)``, where ``fence=True`` fences the old leader (it steps down when it
+  hears of the newer epoch). Judged on acknowledged writes lost and on split
   brain (two nodes still leading once the network has healed for a while).
 - **vote rule** ``rule(candidate: Candidate, me: Voter) -> bool``: grant the vote or
   not. Judged on two leaders in one term and on committed (majority-acknowledged)
@@ -67,12 +68,13 @@ class NodeInfo(NamedTuple):
 
 class Follower(NamedTuple):
     """A follower the failover monitor heard from: its name, log position, the epoch of its last entry,
-    and the epoch it is in."""
+    the epoch it is in, and how long ago (seconds) it answered (what it said then)."""
 
     name: str
     position: int
     last_epoch: int
     epoch: int
+    age: float
 
 
 class Candidate(NamedTuple):
@@ -224,7 +226,10 @@ def _promotion(guard: Guard, c: Cluster, decisions: list) -> Any:
     monitor = c.failover
 
     def promotion(choices: dict, names: list[str]) -> str | None:
-        followers = tuple(Follower(n, s.lsn, s.last_epoch, s.epoch) for n, s in choices.items())
+        now = c.now
+        followers = tuple(
+            Follower(n, s.lsn, s.last_epoch, s.epoch, round(now - s.time, 6)) for n, s in choices.items()
+        )
         answer = guard(followers, len(names))
         if answer is None:
             return None
@@ -237,7 +242,7 @@ def _promotion(guard: Guard, c: Cluster, decisions: list) -> Any:
         for node in c.nodes.values():
             node.fencing = monitor.fencing
         how = "and fences the old leader" if fence else "without fencing the old leader"
-        seen = ", ".join(f"{f.name} at {f.position}" for f in followers)
+        seen = ", ".join(f"{f.name} at {f.position}, {f.age:.2f} s ago" for f in followers)
         decisions.append((c.now, f"your rule promotes {name} {how} (it was shown: {seen})"))
         return name
 
