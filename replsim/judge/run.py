@@ -197,6 +197,7 @@ def judge(
                     f"\rjudging your {t.name}: {verdict.schedules}/{schedules} schedules", end="", flush=True
                 )
     finally:
+        _JOB = None
         if pool is not None:
             pool.terminate()
             pool.join()
@@ -204,7 +205,6 @@ def judge(
             print(flush=True)
     if verdict.first is not None:
         _retell(verdict, rule, trial, budget)
-    _JOB = None
     if show:
         print(verdict)
     return verdict
