@@ -52,6 +52,7 @@ bench: $(TEST_READY)
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/interactive.py
 	$(BIN)/python benchmarks/sweep.py
+	$(BIN)/python benchmarks/judge.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache tests/artifacts

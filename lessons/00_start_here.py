@@ -231,7 +231,7 @@ demo
 # %% [markdown]
 # ## The lessons
 #
-# Ten notebooks, from about 30 to 75 minutes each: about 8 hours in all (estimated as the instructors'
+# Ten notebooks, from about 30 to 80 minutes each: about 8 hours in all (estimated as the instructors'
 # guide describes: reading at 150 words a minute, plus time for every cell, plot, prediction, check and
 # task).
 # Click a lesson to open it.
@@ -242,9 +242,9 @@ demo
 # | 1 | [The news anchor](01_news_anchor.ipynb) | 35 | one leader takes all writes; followers copy the stream, mistakes included; a follower going dark vs the leader going dark |
 # | 2 | [The head chef](02_head_chef.ipynb) | 45 | the replication log and positions; catching up, and rebuilding a follower the log no longer covers; a new follower from a snapshot; spreading reads |
 # | 3 | [Replication methods](03_replication_methods.ipynb) | 45 | statement, row and WAL shipping on real SQL, and why shipping statements diverges |
-# | 4 | [Lag and reads](04_lag_and_reads.ipynb) | 45 | lag in entries and seconds; replicas in Tokyo, London and New York; stale reads, read-your-writes, monotonic and consistent-prefix anomalies found in your history; linearizability; read policies that remedy them |
-# | 5 | [When the anchor falls](05_anchor_falls.ipynb) | 50 | failover by hand: which acknowledged writes a promoted follower never had, counted exactly; unknown outcomes and safe retries; what the old leader throws away |
-# | 6 | [Split brain](06_split_brain.ipynb) | 75 | two leaders after a partition; epochs and fencing, majority commit, elections by majority vote, and their limits; a thousand random disasters per design |
+# | 4 | [Lag and reads](04_lag_and_reads.ipynb) | 50 | lag in entries and seconds; replicas in Tokyo, London and New York; stale reads, read-your-writes, monotonic and consistent-prefix anomalies found in your history; linearizability; read policies that remedy them; a read policy of your own, judged |
+# | 5 | [When the anchor falls](05_anchor_falls.ipynb) | 55 | failover by hand: which acknowledged writes a promoted follower never had, counted exactly; unknown outcomes and safe retries; what the old leader throws away; a promotion rule of your own, judged |
+# | 6 | [Split brain](06_split_brain.ipynb) | 80 | two leaders after a partition; epochs and fencing, majority commit, elections by majority vote, and their limits; a thousand random disasters per design; a vote rule of your own, judged |
 # | 7 | [Sync vs async](07_sync_vs_async.ipynb) | 45 | async, semi-sync, `FIRST k` and `ANY k` commit, and what "confirmed" means; write latency against writes lost over 100 failovers; a dead synchronous standby stalls writes |
 # | 8 | [Lab: real PostgreSQL](08_real_postgresql.ipynb) | 55 | a real primary and standbys on your machine: lag, a refused write, promotion, a new timeline, split brain and `pg_rewind` |
 # | 9 | [Recap and quiz](09_recap_quiz.ipynb) | 55 | five predict-then-run questions on fresh scenarios, checked; a scenario of your own |

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lesson 4 — Lag and reads: what a replica's readers see
 #
-# **Time:** about 45 minutes, plus 4 for the optional section on linearizability.
+# **Time:** about 50 minutes, plus 4 for the optional section on linearizability.
 #
 # **Questions this lesson answers**
 # - How far behind its leader is a follower, in log entries and in seconds, and what makes that grow?
@@ -60,6 +60,7 @@ from replsim.lesson import check_choice, check_prediction
 from replsim.ui.course_actions import reads_world
 from replsim.ui.plots import lag_plot
 from replsim.ui import ControlPanel
+from replsim.ui.view import ClusterView
 
 # %% [markdown]
 # ## 1. Lag over time, and what makes it grow
@@ -457,6 +458,69 @@ panel
 #    acknowledged it, and a new one comes every 100 ms. No read policy that reads the London replica removes
 #    them; only **leader** does (130 ms a read), or the app accepts that London sees the news 65 ms late.
 # </details>
+
+
+# %% [markdown]
+# ## Build and break: your own read policy
+#
+# So far you picked a read policy from a list. Now write one. Your function is called for every read a
+# session makes and decides where the read goes. It is given two things, both read-only:
+#
+# - `session`: `session.last_write`, the log position of the session's latest acknowledged write (0 if
+#   none), and `session.last_seen`, the highest position it has seen so far, by its writes and its reads;
+# - `nodes`: one entry per node, with `name`, `role` (`"leader"` or `"follower"`), `up`, `position` (the
+#   log position it has applied) and `delay` (seconds from the session to it, one way).
+#
+# It returns a node's name, or `(name, position)` to have that node answer only once it has applied
+# `position`. The **judge** then runs your rule in 1,000 seeded disasters: three or four nodes at random
+# distances, two sessions writing and reading two keys, followers cut off from the leader, crashed and
+# slowed down. It counts the schedules with a read-your-writes, monotonic-reads or consistent-prefix
+# violation (stale reads of other sessions' writes are allowed: any replica can be behind), and the mean
+# read latency you paid. The first failure is replayed, shrunk to its fewest faults.
+#
+# The rule below is the one many apps start with: read from the nearest node.
+
+# %%
+from replsim.judge import judge
+
+
+def my_read_policy(session, nodes):
+    nearest = min(nodes, key=lambda n: n.delay)
+    return nearest.name
+
+
+# %%
+read_verdict = judge(my_read_policy, "read")
+
+# %% [markdown]
+# Each numbered line is a moment of the shrunk schedule; the last says what the checkers found. The
+# timeline shows that run's messages: the sessions' requests and the answers, and the leader's appends.
+
+# %% tags=["nbval-ignore-output"]
+ClusterView(read_verdict.replay, mode="timeline", window=read_verdict.window, kinds=read_verdict.kinds)
+
+# %% [markdown]
+# **Task.** Change `my_read_policy` so that the judge finds no violation, and keep reads cheap: a read
+# from the leader every time passes too, but it pays the leader's distance on every read. Run both cells
+# again after each change. Hint: section 4's *wait for position*.
+#
+# <details>
+# <summary><b>Solution</b></summary>
+#
+# Read from the nearest node that is up, and have it wait until it holds everything the session has
+# seen. Its writes are then visible to it (read-your-writes), it never goes back in time (monotonic reads),
+# and it sees every write before the ones it has seen (consistent prefix). The cell below judges it.
+# </details>
+
+# %% jupyter={"outputs_hidden": true, "source_hidden": true}
+# A rule that passes
+def read_nearest_after_seen(session, nodes):
+    up = [n for n in nodes if n.up]
+    nearest = min(up, key=lambda n: n.delay)
+    return nearest.name, session.last_seen
+
+
+solved_reads = judge(read_nearest_after_seen, "read")
 
 
 # %% [markdown]

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lesson 5 — When the anchor falls: failover, and the writes it loses
 #
-# **Time:** about 50 minutes.
+# **Time:** about 55 minutes.
 #
 # **Questions this lesson answers**
 # - When the leader crashes, what stops working, and what makes it work again?
@@ -63,6 +63,7 @@ from replsim.lesson import check_choice, check_prediction
 from replsim.node.sender import send_in_batches
 from replsim.ui.plots import OKABE_ITO, availability_plot
 from replsim.ui import ControlPanel
+from replsim.ui.view import ClusterView
 
 CHANNELS = ["Channel A", "Channel B"]
 
@@ -477,6 +478,75 @@ panel
 # 4. No difference: with no fault before the crash, both channels hold the same entries by the time you
 #    promote. Which follower you promote matters when one is behind, as Channel B was in section 1.
 # </details>
+
+
+# %% [markdown]
+# ## Build and break: your own promotion rule
+#
+# In section 1 a person chose whom to promote. Failover tools choose on their own, with a rule. Write one.
+# A failover monitor runs on one node; every 0.25 s it asks every node "are you there?", and when the
+# leader has not answered for 1 s it calls your function, with two read-only things:
+#
+# - `followers`: the followers that answered in the last second, in the order they first answered, each
+#   with `name`, `position` (the last log position it held when it answered), `last_epoch` (the epoch
+#   that wrote that entry), `epoch` (the epoch it is in) and `age` (how many seconds ago it answered);
+# - `nodes`: how many nodes the cluster has, reachable or not.
+#
+# It returns `None` (promote nobody this time; it asks again 0.25 s later), or `(name, fence)`: promote
+# that follower, and with `fence=True` also fence the old leader, so that it steps down when it hears of
+# the newer epoch. In these clusters a write is acknowledged once a **majority** of the nodes hold it.
+#
+# The **judge** runs your rule in 1,000 seeded disasters (three to six nodes; crashes, restarts and
+# network partitions at random moments, a client writing all along) and counts the schedules where an
+# **acknowledged write was lost**, or where there was a **split brain**: two nodes still leading after the
+# network had healed for 3 s. The rule below promotes the first follower that answers, and fences nobody.
+
+# %%
+from replsim.judge import judge
+
+
+def my_promotion(followers, nodes):
+    first = followers[0]
+    return first.name, False
+
+
+# %%
+promotion_verdict = judge(my_promotion, "promotion")
+
+# %% [markdown]
+# The timeline shows the shrunk run: the monitor's pings, the appends and the acknowledgements.
+
+# %% tags=["nbval-ignore-output"]
+ClusterView(promotion_verdict.replay, mode="timeline", window=promotion_verdict.window, kinds=promotion_verdict.kinds)
+
+# %% [markdown]
+# **Task.** Change `my_promotion` until the judge finds nothing. Three questions to ask yourself: which
+# follower holds the most? Must the old leader be stopped? Can the monitor be sure it sees a follower
+# that holds every acknowledged write, when it hears from only some of them? And how old is what it heard?
+#
+# <details>
+# <summary><b>Solution</b></summary>
+#
+# Promote the most up-to-date follower (the latest `last_epoch`, then the highest `position`), fence the
+# old leader, and promote only when a majority of the nodes are followers that answered in the last ping
+# round (0.25 s): every acknowledged write is on a majority, so those followers include one that holds
+# it. When it hears from fewer, wait: the leader may be alive on the other side of a partition, still
+# acknowledging writes with the followers there. An older answer is not enough: since then that follower
+# may have acknowledged more writes to an old leader that came back, behind a partition. The cell below
+# judges it.
+# </details>
+
+# %% jupyter={"outputs_hidden": true, "source_hidden": true}
+# A rule that passes
+def promote_safely(followers, nodes):
+    fresh = [f for f in followers if f.age <= 0.25]
+    if len(fresh) < nodes // 2 + 1:
+        return None
+    best = max(fresh, key=lambda f: (f.last_epoch, f.position))
+    return best.name, True
+
+
+solved_promotion = judge(promote_safely, "promotion")
 
 
 # %% [markdown]

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lesson 6 — Split brain: two leaders, and what stops them
 #
-# **Time:** about 75 minutes.
+# **Time:** about 80 minutes.
 #
 # **Questions this lesson answers**
 # - How can an automatic failover make two leaders at once, and what happens to the writes on each side?
@@ -397,7 +397,7 @@ for r in c4.failover.rounds[:3]:
 # messages as they go; **Step** moves to the next send or arrival; **Cluster** shows the same moments as
 # the cluster's picture, with the messages travelling between the nodes.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 ClusterView(c4, mode="timeline", window=(5.185, 5.275), kinds=("vote request", "vote", "append", "heartbeat", "ack"))
 
 # %% [markdown]
@@ -742,6 +742,68 @@ panel
 #    `east` keeps leading and acknowledging. `west-1` stands for election again and again in its minority
 #    and can never win; when it comes back, its high term forces one needless election.
 # </details>
+
+
+# %% [markdown]
+# ## Build and break: your own vote rule
+#
+# Elections rest on one small rule: when a candidate asks for its vote, does a node grant it? Write that
+# rule. It is given two read-only things:
+#
+# - `candidate`: its `name`, the `term` it stands in, and its `last_position` and `last_epoch` (the
+#   position of the last entry in its log, and the epoch that wrote it);
+# - `me`, the node asked: its `term` (the same as the candidate's), its `role` (`"follower"`,
+#   `"candidate"` or `"leader"`), `voted_for` (whom it already voted for in this term, or `None`), and
+#   its own `last_position` and `last_epoch`.
+#
+# It returns `True` to grant the vote, `False` to refuse it. The **judge** runs your rule in 1,000 seeded
+# disasters with majority elections (three to six nodes; crashes, restarts, partitions, one-way cuts and
+# lossy links), and counts the schedules with **two leaders in one term**, or where a **committed write
+# was lost** (a leader took over without a write a majority had acknowledged). The rule below grants
+# every vote.
+
+# %%
+from replsim.judge import judge
+
+
+def my_vote(candidate, me):
+    return True
+
+
+# %%
+vote_verdict = judge(my_vote, "vote")
+
+# %% [markdown]
+# The timeline shows the shrunk run's election: the vote requests, the votes and the new leader's first
+# appends.
+
+# %% tags=["nbval-ignore-output"]
+ClusterView(vote_verdict.replay, mode="timeline", window=vote_verdict.window, kinds=vote_verdict.kinds)
+
+# %% [markdown]
+# **Task.** Change `my_vote` until the judge finds nothing. Section 5 says what Raft's voters check.
+#
+# <details>
+# <summary><b>Solution</b></summary>
+#
+# Grant a vote only as a follower, at most once per term (the same candidate asking again is fine), and
+# only to a candidate whose log is at least as up to date as yours: a later `last_epoch`, or the same one
+# and a `last_position` at least as high. One vote per term stops two leaders in one term; the log check
+# stops a candidate that lacks a committed write, since a majority holds that write and it needs a
+# majority's votes. The cell below judges it.
+# </details>
+
+# %% jupyter={"outputs_hidden": true, "source_hidden": true}
+# A rule that passes
+def raft_vote(candidate, me):
+    if me.role != "follower":
+        return False
+    if me.voted_for not in (None, candidate.name):
+        return False
+    return (candidate.last_epoch, candidate.last_position) >= (me.last_epoch, me.last_position)
+
+
+solved_vote = judge(raft_vote, "vote")
 
 
 # %% [markdown]

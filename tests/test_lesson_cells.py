@@ -38,13 +38,24 @@ EXPECTED = {
     "01_news_anchor": lambda ns: ns["behind_before_return"] == 40,
     "02_head_chef": lambda ns: ns["leader_busy_4"] == 16,
     "03_replication_methods": lambda ns: ns["one_row"].size == 24 + 24 + 4096,
-    "04_lag_and_reads": lambda ns: ns["window_ms"] == 64.5,
-    "05_anchor_falls": lambda ns: len(ns["lost"]) == 32 and len(ns["lost_a"]) == 2,
+    "04_lag_and_reads": lambda ns: (
+        ns["window_ms"] == 64.5
+        and (ns["read_verdict"].first, len(ns["read_verdict"].failing)) == (0, 723)
+        and ns["solved_reads"].passed
+    ),
+    "05_anchor_falls": lambda ns: (
+        len(ns["lost"]) == 32
+        and len(ns["lost_a"]) == 2
+        and (ns["promotion_verdict"].first, len(ns["promotion_verdict"].failing)) == (15, 150)
+        and ns["solved_promotion"].passed
+    ),
     "06_split_brain": lambda ns: (
         len(ns["at_heal"]) == 51
         and ns["reports"]["quorum"].lost == 0
         and ns["reports"]["naive"].lost > ns["reports"]["fencing"].lost > 0
         and all(len(r.failures) == 0 for r in ns["reports"].values())
+        and (ns["vote_verdict"].first, len(ns["vote_verdict"].failing)) == (1, 325)
+        and ns["solved_vote"].passed
     ),
     "07_sync_vs_async": lambda ns: ns["steps"]["remote_apply"]["acknowledged"] == 41.0,
     "09_recap_quiz": lambda ns: (

@@ -24,6 +24,7 @@ LAYERS = [
     ["dst.schedule", "dst.run", "dst.compare", "dst", "faults"],
     ["course.shop", "course.methods", "course.readers", "course.sessions", "course.geo"],
     ["course.split_brain", "course.elections", "course.sweep", "course"],
+    ["judge.guard", "judge.rules", "judge.run", "judge"],
     ["lesson", "lab.binaries", "lab.cleanup", "lab.lag", "lab.postgres", "lab.notebook", "lab"],
     ["ui.words", "ui.style", "ui.scene"],
     ["ui.swimlane", "ui.figures", "ui.view"],

@@ -195,9 +195,13 @@ class Result:
     findings: dict[str, int] = field(default_factory=dict)
 
 
-def run(schedule: Schedule) -> Result:
-    """Run a schedule and check its history."""
-    c = schedule.cluster()
+def run(schedule: Schedule, setup: Callable[[Cluster], Any] | None = None, keep_messages: int = 0) -> Result:
+    """Run a schedule and check its history. ``setup``, if given, is called with the fresh cluster
+    before anything runs (``replsim.judge`` puts a learner's rule in place there); ``keep_messages``:
+    how many messages the cluster's journal keeps (for a timeline)."""
+    c = schedule.cluster(keep_messages)
+    if setup is not None:
+        setup(c)
     commits = CommitWatch(c) if schedule.commit else None
     watch = AckWatch(c)
     writers = schedule.clients(c)

@@ -34,7 +34,7 @@ election times against the timeout range.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..engine.sim import check_time
@@ -66,7 +66,9 @@ class Elections:
     node drawing from it at random (``low == high``: no randomness). It should
     be well above the leader's ``heartbeat`` interval and the network's round
     trip (Raft: broadcastTime << electionTimeout << MTBF; its paper uses
-    150-300 ms; MongoDB's default is 10 s).
+    150-300 ms; MongoDB's default is 10 s). ``vote``: the vote rule, a function with
+    :func:`grant_vote`'s signature (default :func:`grant_vote`; ``replsim.judge`` puts a
+    learner's rule here).
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class Elections:
         *,
         commit: str = "majority",
         check_quorum: bool = True,
+        vote: Callable[..., bool] | None = None,
     ) -> None:
         if not all(hasattr(cluster, a) for a in ("nodes", "failover", "heartbeat_interval", "sync_replicas")):
             raise ConfigError(f"Elections need a Cluster, got {cluster!r}")
@@ -92,6 +95,10 @@ class Elections:
             )
         if not isinstance(check_quorum, bool):
             raise ConfigError(f"check_quorum must be True or False, got {check_quorum!r}")
+        if vote is not None and not callable(vote):
+            raise ConfigError(f"vote must be a function with grant_vote's signature, got {vote!r}")
+        self.vote: Callable[..., bool] = grant_vote if vote is None else vote
+        """The vote rule every elector asks (:func:`grant_vote`, or a learner's replacement)."""
         self.cluster = cluster
         self.timeout = (low, high)
         self.commit = commit
@@ -220,7 +227,7 @@ class Elector:
         if term > node.epoch:
             self._new_term(term, f"{src!r} stands for term {term}")
         log = node.log
-        granted = term == node.epoch and grant_vote(
+        granted = term == node.epoch and self.elections.vote(
             src,
             term,
             last_lsn,
