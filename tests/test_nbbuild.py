@@ -116,3 +116,27 @@ def test_a_folded_output_is_stored_as_jupyterlab_stores_it():
     assert folded.metadata["collapsed"] is True
     assert "collapsed" not in shown.metadata
     assert "collapsed" not in nb.cells[2].metadata
+
+
+def test_printed_outputs_are_stored_as_jupyterlab_shows_and_saves_them():
+    """Consecutive outputs of one stream become one, with ``\\r`` and ``\\b`` applied, as JupyterLab
+    joins them when it opens a notebook (so its save changes nothing); other outputs split runs."""
+    nb = nbformat.v4.new_notebook()
+    stream = nbformat.v4.new_output
+    cell = nbformat.v4.new_code_cell("judge()")
+    cell.outputs = [
+        stream("stream", name="stdout", text="\rjudging: 100/1000"),
+        stream("stream", name="stdout", text="\rjudging: 1000/1000"),
+        stream("stream", name="stdout", text="\n1000 judged\nab\bc\n"),
+        stream("stream", name="stderr", text="warning\n"),
+        stream("display_data", data={"text/plain": "x"}),
+        stream("stream", name="stderr", text="again\n"),
+    ]
+    nb.cells = [cell]
+    nbbuild.normalise(nb)
+    assert [(o.output_type, o.get("name"), o.get("text")) for o in cell.outputs] == [
+        ("stream", "stdout", "judging: 1000/1000\n1000 judged\nac\n"),
+        ("stream", "stderr", "warning\n"),
+        ("display_data", None, None),
+        ("stream", "stderr", "again\n"),
+    ]

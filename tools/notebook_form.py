@@ -11,7 +11,10 @@ file byte for byte as committed, and ``git status`` stays clean. The form:
   without its kernel cannot act anyway);
 - a widget's output keeps only a plain-text hint, :data:`WIDGET_HINT`: that is what a lesson
   shows where its panel will be before the cell runs, and after the notebook is reopened (never a
-  Python repr, never "Error displaying widget: model not found").
+  Python repr, never "Error displaying widget: model not found");
+- a folded output (``jupyter.outputs_hidden``) also marked ``collapsed``, and consecutive printed
+  outputs of one stream stored as one, with carriage returns and backspaces applied (a progress
+  line updated in place keeps its last state): both as JupyterLab stores them.
 
 Nothing else changes: cells, their outputs and the learner's own work are saved as they are.
 """
@@ -38,11 +41,57 @@ def normalise(nb: Any) -> Any:
                 cmeta["collapsed"] = True
             else:
                 cmeta.pop("collapsed", None)
+            cell["outputs"] = _streams(cell.get("outputs", []))
         for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
             data = output.get("data")
             if data and WIDGET_VIEW in data:
                 output["data"] = {"text/plain": WIDGET_HINT}
     return nb
+
+
+def _streams(outputs: list) -> list:
+    """Consecutive outputs of the same stream joined into one, its text as a terminal would show it."""
+    out: list = []
+    for output in outputs:
+        if output.get("output_type") != "stream":
+            out.append(output)
+            continue
+        text = output.get("text", "")
+        text = text if isinstance(text, str) else "".join(text)
+        last = out[-1] if out else None
+        if last is not None and last.get("output_type") == "stream" and last.get("name") == output.get("name"):
+            last["text"] = last["text"] + text
+        else:
+            output["text"] = text
+            out.append(output)
+    for output in out:
+        if output.get("output_type") == "stream":
+            output["text"] = as_shown(output["text"])
+    return out
+
+
+def as_shown(text: str) -> str:
+    """JupyterLab's rendering of printed text (its ``processText``): ``\\r`` returns to the start
+    of the line and what follows overwrites it; ``\\b`` deletes the character before."""
+    if not any(c in text for c in "\r\b"):
+        return text
+    shown, at = "", 0
+    piece = ""
+    for c in text + "\0":
+        if c not in "\r\b\n\0":
+            piece += c
+            continue
+        shown, at, piece = shown[:at] + piece + shown[at + len(piece) :], at + len(piece), ""
+        if c == "\b":
+            if at > 0 and shown[at - 1] != "\n":
+                shown, at = shown[: at - 1] + shown[at + 1 :], at - 1
+        elif c == "\r":
+            while at > 0 and shown[at - 1] != "\n":
+                at -= 1
+        elif c == "\n":
+            shown += "\n"
+            at = len(shown)
+    return shown
 
 
 def shows_widget(cell: Any) -> bool:

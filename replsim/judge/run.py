@@ -55,6 +55,11 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
 
 
+def _count(n: int, kind: str) -> str:
+    """``2 read-your-writes violations``, ``1 monotonic-reads violation``, ``27 acknowledged writes lost``."""
+    return f"{n} {kind}s" if n != 1 and kind.endswith("violation") else f"{n} {kind}"
+
+
 @dataclass
 class Verdict:
     """What the judge found: counts by kind (schedules with each), costs, the first failure retold."""
@@ -129,7 +134,7 @@ def tell(schedule: Any, out: Outcome, kinds: Iterable[str]) -> list[str]:
     """The shrunk failure as numbered lines: the faults, the rule's decisions, and what was found."""
     steps = [(a.time, _words(a)) for a in schedule.actions] + list(out.decisions)
     steps.sort(key=lambda s: s[0])
-    found = [f"{out.found[k]} {k}" for k in kinds if out.found.get(k)]
+    found = [_count(out.found[k], k) for k in kinds if out.found.get(k)]
     lines = [f"{i:>2}. t={t:.3f} s: {what}" for i, (t, what) in enumerate(steps, 1)]
     lines.append(f"{len(lines) + 1:>2}. found: {'; '.join(found)}")
     return lines
