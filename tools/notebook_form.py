@@ -59,7 +59,11 @@ def _streams(outputs: list) -> list:
         text = output.get("text", "")
         text = text if isinstance(text, str) else "".join(text)
         last = out[-1] if out else None
-        if last is not None and last.get("output_type") == "stream" and last.get("name") == output.get("name"):
+        if (
+            last is not None
+            and last.get("output_type") == "stream"
+            and last.get("name") == output.get("name")
+        ):
             last["text"] = last["text"] + text
         else:
             output["text"] = text
