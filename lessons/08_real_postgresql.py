@@ -163,24 +163,29 @@ for name in STANDBYS:
 # and three times: `write_lag`, `flush_lag` and `replay_lag`, how long recent WAL took to reach each stage.
 #
 # Below, a thread writes a burst (40 transactions of 2,000 rows) on the primary while we sample the view
-# every few tens of milliseconds. Your numbers differ from run to run and machine to machine: that is real life, so we plot
-# them rather than print them.
+# every few tens of milliseconds. On one machine a standby keeps up within milliseconds, so for the first
+# second we also pause `standby-2`'s *replay* (`pg_wal_replay_pause()`; it goes on receiving and storing
+# the WAL), as a slow disk or a long query on a standby would. Your numbers differ from run to run and
+# machine to machine: that is real life, so we plot them rather than print them.
 
 # %%
-samples = sample_lag(pg, transactions=40, rows=2000)
-fig = standby_lag_plot(samples)
+samples = sample_lag(pg, transactions=40, rows=2000, pause=("standby-2", 1.0))
+fig = standby_lag_plot(samples, pause=("standby-2", 1.0))
 plt.show()
 
 # %% [markdown]
-# The standbys fall behind while the burst runs and catch up when it stops. On one machine that is a few
-# milliseconds; across a continent, add the network's round trip; with a slow standby disk, more.
+# `standby-1` never falls far behind: a megabyte or so at most, gone within milliseconds. `standby-2`
+# falls further behind with every transaction while its replay is paused, then catches up once it
+# resumes, replaying what it had stored faster than the primary wrote it. Across a continent, add the
+# network's round trip; with a slow standby disk, more. `replay_lag` (right) is a time, not a size: how
+# long ago the primary wrote what the standby has just replayed.
 #
-# ### Lag you can watch: pausing replay
+# ### Pausing replay by hand
 #
-# On one machine the lag is over before you can look at it. To see it move, stop a standby from
-# *applying* what it receives: `pg_wal_replay_pause()` pauses replay on a standby (it keeps receiving and
-# storing the WAL), and `pg_wal_replay_resume()` lets it go on. While `standby-2` is paused, we write 50
-# rows on the primary:
+# The burst paused `standby-2` for you. Here it is step by step: `pg_wal_replay_pause()` stops a standby
+# from *applying* what it receives (it keeps receiving and storing the WAL), and `pg_wal_replay_resume()`
+# lets it go on. While `standby-2` is paused, we write 50 rows on the primary and count the rows each
+# server shows:
 
 # %%
 last = {s.row.standby: s.row for s in samples}

@@ -137,7 +137,8 @@ def test_the_rule_sees_snapshots_only():
 def test_progress_is_a_line_updated_in_place(capsys):
     judge(raft_vote, "vote", 20, workers=1, show=False)
     out = capsys.readouterr().out
-    assert out.count("\r") == 10 and out.endswith("20/20 schedules\n")
+    assert out.startswith("Judging raft_vote, your vote rule, in 20 seeded fault schedules:\n")
+    assert out.count("\r") == 10 and out.endswith("\r  20 of 20 run\n")
 
 
 def test_elections_refuse_a_vote_rule_that_is_not_a_function():

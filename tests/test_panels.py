@@ -159,3 +159,13 @@ def test_the_best_standby_is_the_one_that_received_most():
     c.crash("standby-3")
     with pytest.raises(ConfigError, match="no standby is up"):
         best_standby(c)
+
+
+def test_the_read_policy_cost_says_what_share_of_reads_the_leader_served():
+    counts = dict.fromkeys(KINDS, 0)
+    rows = [
+        {"policy": "leader", "counts": counts, "mean ms": 9.0, "p99 ms": 20.0, "on leader %": 100.0},
+        {"policy": "any replica", "counts": counts, "mean ms": 1.0, "p99 ms": 2.0, "on leader %": 0.0},
+    ]
+    cost = policy_plot(rows).axes[1]
+    assert [t.get_text().splitlines()[-1] for t in cost.get_xticklabels()] == ["leader: 100%", "leader: 0%"]

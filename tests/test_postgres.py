@@ -100,6 +100,16 @@ def test_lab_end_to_end(postgres_can_run: None) -> None:
         assert [s.t for s in samples] == sorted(s.t for s in samples)
         assert all(s.row.lag_bytes == 0 for s in samples[-2:])
 
+        # a standby whose replay is paused for 0.5 s falls behind, then catches up; the other keeps up
+        samples = sample_lag(pg, transactions=10, rows=1000, pause=("standby-2", 0.5))
+        held = [s.row.lag_bytes for s in samples if s.row.standby == "standby-2"]
+        assert max(held) > 4 * max(s.row.lag_bytes for s in samples if s.row.standby == "standby-1")
+        assert held[-1] == 0 and not pg.replay_paused("standby-2")
+        with pytest.raises(ConfigError, match="'standby-9' is not a streaming standby"):
+            sample_lag(pg, pause=("standby-9", 1.0))
+        with pytest.raises(ConfigError, match="more than 0 and at most 60"):
+            sample_lag(pg, pause=("standby-2", 0))
+
         # a standby refuses writes
         with pytest.raises(ReadOnlyError) as refused:
             pg.write("standby-1", [1], "nope")

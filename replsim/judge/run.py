@@ -174,6 +174,8 @@ def judge(
     seeds = range(schedules)
     step = max(1, schedules // 10)
     pool = None
+    if progress:  # a heading first: a folded output shows its first line, never a result
+        print(f"Judging {verdict.rule}, your {t.name}, in {schedules:,} seeded fault schedules:")
     try:
         if workers > 1 and can_fork() and schedules > 1:
             gc.freeze()  # the workers share the parent's objects: no collection copies them page by page
@@ -198,9 +200,7 @@ def judge(
             if any(found.values()):
                 verdict.failing.append(seed)
             if progress and (verdict.schedules % step == 0 or verdict.schedules == schedules):
-                print(
-                    f"\rjudging your {t.name}: {verdict.schedules}/{schedules} schedules", end="", flush=True
-                )
+                print(f"\r  {verdict.schedules:,} of {schedules:,} run", end="", flush=True)
     finally:
         _JOB = None
         if pool is not None:

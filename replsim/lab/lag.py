@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import NodeStateError
+from ..errors import ConfigError, NodeStateError
 
 if TYPE_CHECKING:
     from .postgres import PgCluster, ReplicationRow
@@ -24,12 +24,30 @@ class LagSample:
 
 
 def sample_lag(
-    pg: PgCluster, primary: str = PRIMARY, transactions: int = 40, rows: int = 2000, interval: float = 0.01
+    pg: PgCluster,
+    primary: str = PRIMARY,
+    transactions: int = 40,
+    rows: int = 2000,
+    interval: float = 0.01,
+    pause: tuple[str, float] | None = None,
 ) -> list[LagSample]:
     """Write a burst on primary (``transactions`` inserts of ``rows`` rows each, in a thread) and sample
-    pg_stat_replication every ``interval`` seconds until every standby has caught up again."""
+    pg_stat_replication every ``interval`` seconds until every standby has caught up again.
+
+    ``pause``: ``(standby, seconds)``: that standby's replay is paused from the burst's start for that
+    long (``pg_wal_replay_pause()``), so its lag grows, then falls as it catches up; on one machine an
+    unpaused standby's lag is over in milliseconds.
+    """
     pg.sql(primary, "CREATE TABLE IF NOT EXISTS burst (id bigserial PRIMARY KEY, pad text NOT NULL)")
     standbys = [r.standby for r in pg.replication_status(primary)]
+    if pause is not None:
+        held, seconds = pause
+        if held not in standbys:
+            raise ConfigError(
+                f"pause: {held!r} is not a streaming standby of {primary!r}; they are {standbys}"
+            )
+        if not 0 < seconds <= 60:
+            raise ConfigError(f"pause: the seconds must be more than 0 and at most 60, got {seconds!r}")
     for name in standbys:
         pg.wait_caught_up(name)
     failed: list[BaseException] = []
@@ -47,15 +65,23 @@ def sample_lag(
 
     writer = threading.Thread(target=burst, name="replsim-burst")
     samples: list[LagSample] = []
+    if pause is not None:
+        pg.pause_replay(pause[0])
+    paused = pause is not None
     began = time.monotonic()
     writer.start()
     while True:
         now = time.monotonic() - began
+        if paused and now >= pause[1]:
+            pg.resume_replay(pause[0])
+            paused = False
         rows_now = pg.replication_status(primary)
         samples += [LagSample(now, r) for r in rows_now]
         if not writer.is_alive() and all(r.lag_bytes == 0 for r in rows_now):
             break
         if now > 120:
+            if paused:
+                pg.resume_replay(pause[0])
             raise NodeStateError("the standbys did not catch up within 120 s of the burst")
         time.sleep(interval)
     writer.join()

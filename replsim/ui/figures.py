@@ -124,7 +124,8 @@ def geo_read_plot(rows: Mapping[str, Mapping[str, float]], axes: Sequence[Axes] 
 def policy_plot(rows: Sequence[Mapping[str, Any]], axes: Sequence[Axes] | None = None) -> Figure:
     """Per read policy: how many of each anomaly the checkers found, and the read latency it costs.
 
-    ``rows``: ``{"policy", "counts": {kind: n}, "mean ms", "p99 ms"}`` per policy.
+    ``rows``: ``{"policy", "counts": {kind: n}, "mean ms", "p99 ms"}`` per policy, and ``"on leader %"``
+    (the share of reads the leader served: the other cost, said under each policy) where known.
     """
     left, right = _pair(axes, (11, 4.6))
     names = [r["policy"] for r in rows]
@@ -137,15 +138,19 @@ def policy_plot(rows: Sequence[Mapping[str, Any]], axes: Sequence[Axes] | None =
     left.set_title("What readers saw", fontsize=11, loc="left")
     left.legend(fontsize=7, loc="upper right")
     left.tick_params(axis="x", labelsize=7)
+    on_leader = [
+        f"{short[i]}\nleader: {r['on leader %']:.0f}%" if "on leader %" in r else short[i]
+        for i, r in enumerate(rows)
+    ]
     _bars(
         right,
-        short,
+        on_leader,
         {"mean": [r["mean ms"] for r in rows], "99th percentile": [r["p99 ms"] for r in rows]},
         "{:.1f}",
     )
     right.set_ylabel("read latency (ms)")
     right.set_ylim(0, max([r["p99 ms"] for r in rows] + [1]) * 1.35)  # room for the legend above the bars
-    right.set_title("What it cost", fontsize=11, loc="left")
+    right.set_title("What it cost: latency, and the reads the leader serves", fontsize=11, loc="left")
     right.legend(fontsize=8, loc="upper left")
     right.tick_params(axis="x", labelsize=7)
     return left.figure
@@ -337,11 +342,12 @@ def stage_timeline(times: Mapping[str, Mapping[str, float]], ax: Axes | None = N
     return ax.figure
 
 
-def standby_lag_plot(samples: Sequence[Any]) -> Figure:
+def standby_lag_plot(samples: Sequence[Any], pause: tuple[str, float] | None = None) -> Figure:
     """The real-PostgreSQL lab's lag samples: WAL not replayed (kB) and replay_lag (ms) per standby.
 
     ``samples`` are ``replsim.lab.postgres.LagSample``s (``t``, and ``row`` with ``standby``,
-    ``lag_bytes``, ``replay_lag`` in seconds or None).
+    ``lag_bytes``, ``replay_lag`` in seconds or None); ``pause``: ``(standby, seconds)`` as given to
+    ``sample_lag``, shaded.
     """
     fig, (by_bytes, by_time) = plt.subplots(1, 2, figsize=(10, 3.8))
     names = sorted({s.row.standby for s in samples})
@@ -358,6 +364,11 @@ def standby_lag_plot(samples: Sequence[Any]) -> Figure:
         by_bytes.plot(t, [s.row.lag_bytes / 1024 for s in mine], **style)
         ms = [math.nan if s.row.replay_lag is None else 1000 * s.row.replay_lag for s in mine]
         by_time.plot(t, ms, **style)
+    if pause is not None:
+        for ax in (by_bytes, by_time):
+            ax.axvspan(
+                0, pause[1], color="#EEEEEE", hatch="//", ec="#BBBBBB", lw=0, label=f"{pause[0]} paused"
+            )
     by_bytes.set(xlabel="time since the burst began (s)", ylabel="WAL not yet replayed (kB)")
     by_time.set(xlabel="time since the burst began (s)", ylabel="replay_lag (ms)")
     by_bytes.set_title("in bytes: WAL end - replay_lsn")
