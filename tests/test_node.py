@@ -302,13 +302,18 @@ def test_a_candidate_stepped_message_by_message():
     """A follower that hears no leader stands for term 2, asks for votes, wins with one, and announces it."""
     from types import SimpleNamespace
 
-    from replsim.node.election import Elector
+    from replsim.node.election import Elector, grant_vote
 
     host, n = cluster(followers=("F", "G"))
     host.appointed = lambda node, kind, detail: host.events.append((node, kind, detail))
     F = n["F"]
     world = SimpleNamespace(
-        cluster=SimpleNamespace(nodes=n), timeout=(0.15, 0.15), majority=2, check_quorum=True, rounds=[]
+        cluster=SimpleNamespace(nodes=n),
+        timeout=(0.15, 0.15),
+        majority=2,
+        check_quorum=True,
+        rounds=[],
+        vote=grant_vote,
     )
     elector = Elector(world, F)
     host.sim.run(until=0.2)  # its election timeout passes without a word from the leader
