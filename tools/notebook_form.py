@@ -21,6 +21,7 @@ Nothing else changes: cells, their outputs and the learner's own work are saved 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -80,19 +81,13 @@ def as_shown(text: str) -> str:
     if not any(c in text for c in "\r\b"):
         return text
     shown, at = "", 0
-    piece = ""
-    for c in text + "\0":
-        if c not in "\r\b\n\0":
-            piece += c
-            continue
-        shown, at, piece = shown[:at] + piece + shown[at + len(piece) :], at + len(piece), ""
-        if c == "\b":
-            if at > 0 and shown[at - 1] != "\n":
-                shown, at = shown[: at - 1] + shown[at + 1 :], at - 1
-        elif c == "\r":
-            while at > 0 and shown[at - 1] != "\n":
-                at -= 1
-        elif c == "\n":
+    for piece, control in re.findall(r"([^\r\b\n]*)([\r\b\n]?)", text):
+        shown, at = shown[:at] + piece + shown[at + len(piece) :], at + len(piece)
+        if control == "\b" and at > 0 and shown[at - 1] != "\n":
+            shown, at = shown[: at - 1] + shown[at + 1 :], at - 1
+        elif control == "\r":
+            at = shown.rfind("\n", 0, at) + 1
+        elif control == "\n":
             shown += "\n"
             at = len(shown)
     return shown

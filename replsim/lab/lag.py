@@ -70,20 +70,22 @@ def sample_lag(
     paused = pause is not None
     began = time.monotonic()
     writer.start()
-    while True:
-        now = time.monotonic() - began
-        if paused and now >= pause[1]:
-            pg.resume_replay(pause[0])
-            paused = False
-        rows_now = pg.replication_status(primary)
-        samples += [LagSample(now, r) for r in rows_now]
-        if not writer.is_alive() and all(r.lag_bytes == 0 for r in rows_now):
-            break
-        if now > 120:
-            if paused:
+    try:
+        while True:
+            now = time.monotonic() - began
+            if paused and now >= pause[1]:
                 pg.resume_replay(pause[0])
-            raise NodeStateError("the standbys did not catch up within 120 s of the burst")
-        time.sleep(interval)
+                paused = False
+            rows_now = pg.replication_status(primary)
+            samples += [LagSample(now, r) for r in rows_now]
+            if not writer.is_alive() and all(r.lag_bytes == 0 for r in rows_now):
+                break
+            if now > 120:
+                raise NodeStateError("the standbys did not catch up within 120 s of the burst")
+            time.sleep(interval)
+    finally:  # a standby is never left paused, however this ends
+        if paused:
+            pg.resume_replay(pause[0])
     writer.join()
     if failed:
         raise failed[0]
