@@ -23,17 +23,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..engine.network import Link
 from ..engine.sim import check_time
 from ..errors import ConfigError
 from ..history.record import FAIL, INFO, OK, PENDING, Op
 from ..node import messages
+from .port import ClusterPort
 from .workload import Writer, check_key
-
-if TYPE_CHECKING:
-    from .port import ClusterPort
 
 LOCAL_DELAY = 0.0005
 """One-way delay between a client and the node it stands next to (``near=``): 0.5 ms."""

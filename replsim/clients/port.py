@@ -1,7 +1,7 @@
 """The port a client talks through: what it needs from the cluster, and nothing more.
 
-Clients (``client.py``, ``workload.py``, ``policies.py``) are written against this
-protocol, not against :class:`~replsim.cluster.Cluster`, so the cluster may import the
+Clients (``client.py``, ``workload.py``, ``policies.py``) are written against these
+protocols, not against :class:`~replsim.cluster.Cluster`, so the cluster may import the
 clients without the clients importing the cluster back.
 """
 
@@ -31,4 +31,10 @@ class ClusterPort(Protocol):
     def write(self, key: Any, value: Any, node: str | None = None) -> Op: ...
 
 
-__all__ = ["ClusterPort"]
+class WritePort(Protocol):
+    """Where a writer sends its writes: a client on the network (``client.Client``)."""
+
+    def write(self, key: Any, value: Any, node: str | None = None) -> Op: ...
+
+
+__all__ = ["ClusterPort", "WritePort"]

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ConfigError, ReplsimError
-
-if TYPE_CHECKING:
-    from .client import Client
-    from .port import ClusterPort
+from .port import ClusterPort, WritePort
 
 MAX_RATE = 100_000.0
 """The fastest a writer may go, in writes per second of virtual time."""
@@ -43,7 +40,7 @@ class Writer:
         keys: Sequence[Any],
         name: str | None = None,
         node: str | None = None,
-        client: Client | None = None,
+        client: WritePort | None = None,
     ) -> None:
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= MAX_RATE:
             raise ConfigError(

@@ -1,61 +1,16 @@
-"""Measures computed from the record alone: lag, availability, lost writes, past data."""
+"""Measures computed from the record alone: utilisation, lost writes, past data.
+
+(Lag and write availability are the record's own methods: ``History.lag``, ``History.write_availability``.)
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from .ops import OK, Op
-
-if TYPE_CHECKING:
-    from .record import History
-
-
-def lag(history: History, node: str, times: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Lag of ``node`` behind the leader of the moment: (entries behind, seconds behind).
-
-    Seconds behind = how long ago the leader wrote the oldest entry this node
-    still lacks (0 when it holds everything), like PostgreSQL's replay lag.
-    """
-    times = np.asarray(times, dtype=float)
-    appointed = np.array([when for when, _ in history.leaders], dtype=float)
-    names = [name for _, name in history.leaders]
-    which = np.clip(np.searchsorted(appointed, times, side="right") - 1, 0, None)
-    mine = history.position(node, times)
-    behind = np.zeros(len(times), dtype=np.int64)
-    seconds = np.zeros(len(times), dtype=float)
-    for ref in sorted(set(names) - {node}):
-        mask = np.isin(which, [i for i, name in enumerate(names) if name == ref])
-        if not mask.any():
-            continue
-        track = history.tracks[ref]
-        at = times[mask]
-        b = np.maximum(track.position(at) - mine[mask], 0)
-        behind[mask] = b
-        found, _, written = track.entries_at(mine[mask] + 1, at)
-        seconds[mask] = np.where((b > 0) & found, np.maximum(at - np.nan_to_num(written), 0.0), 0.0)
-    return behind, seconds
-
-
-def write_availability(history: History, bin_seconds: float = 1.0, until: float | None = None) -> tuple:
-    """Per time bin: (bin starts, share of the writes attempted in the bin that were acknowledged).
-
-    A write refused, still waiting for confirmations, or whose outcome is unknown was not
-    acknowledged: its client never heard "done". A bin with no write attempts has NaN.
-    """
-    writes = history.writes()
-    end = until if until is not None else max((o.invoke for o in writes), default=0.0)
-    nbins = max(int(np.ceil(end / bin_seconds)), 1)
-    tried = np.zeros(nbins)
-    accepted = np.zeros(nbins)
-    for o in writes:
-        b = min(int(o.invoke // bin_seconds), nbins - 1)
-        tried[b] += 1
-        accepted[b] += o.outcome == OK
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(tried > 0, accepted / np.maximum(tried, 1), np.nan)
-    return np.arange(nbins) * bin_seconds, share
+from .record import History
 
 
 def utilisation(history: History, node: str, bin_seconds: float = 1.0, until: float = 0.0) -> tuple:

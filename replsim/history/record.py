@@ -22,8 +22,6 @@ import numpy as np
 
 from ..log import Entry, epoch_at
 from ..log import History as EpochHistory
-from .measures import lag as _lag
-from .measures import write_availability as _write_availability
 from .ops import FAIL, INFO, OK, PENDING, SETTLED, Op, RecordError
 
 __all__ = [
@@ -287,14 +285,50 @@ class History:
         """Role, health, epoch and leader of ``node`` at ``time``."""
         return self.tracks[node].state_at(time)
 
-    # measures, computed from the record (see measures.py)
+    # measures, computed from the record (more in measures.py)
     def lag(self, node: str, times: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Lag of ``node`` behind the leader of the moment: (entries behind, seconds behind)."""
-        return _lag(self, node, times)
+        """Lag of ``node`` behind the leader of the moment: (entries behind, seconds behind).
+
+        Seconds behind = how long ago the leader wrote the oldest entry this node
+        still lacks (0 when it holds everything), like PostgreSQL's replay lag.
+        """
+        times = np.asarray(times, dtype=float)
+        appointed = np.array([when for when, _ in self.leaders], dtype=float)
+        names = [name for _, name in self.leaders]
+        which = np.clip(np.searchsorted(appointed, times, side="right") - 1, 0, None)
+        mine = self.position(node, times)
+        behind = np.zeros(len(times), dtype=np.int64)
+        seconds = np.zeros(len(times), dtype=float)
+        for ref in sorted(set(names) - {node}):
+            mask = np.isin(which, [i for i, name in enumerate(names) if name == ref])
+            if not mask.any():
+                continue
+            track = self.tracks[ref]
+            at = times[mask]
+            b = np.maximum(track.position(at) - mine[mask], 0)
+            behind[mask] = b
+            found, _, written = track.entries_at(mine[mask] + 1, at)
+            seconds[mask] = np.where((b > 0) & found, np.maximum(at - np.nan_to_num(written), 0.0), 0.0)
+        return behind, seconds
 
     def write_availability(self, bin_seconds: float = 1.0, until: float | None = None) -> tuple:
-        """Per time bin: (bin starts, share of writes attempted in the bin that were accepted)."""
-        return _write_availability(self, bin_seconds, until)
+        """Per time bin: (bin starts, share of the writes attempted in the bin that were acknowledged).
+
+        A write refused, still waiting for confirmations, or whose outcome is unknown was not
+        acknowledged: its client never heard "done". A bin with no write attempts has NaN.
+        """
+        writes = self.writes()
+        end = until if until is not None else max((o.invoke for o in writes), default=0.0)
+        nbins = max(int(np.ceil(end / bin_seconds)), 1)
+        tried = np.zeros(nbins)
+        accepted = np.zeros(nbins)
+        for o in writes:
+            b = min(int(o.invoke // bin_seconds), nbins - 1)
+            tried[b] += 1
+            accepted[b] += o.outcome == OK
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(tried > 0, accepted / np.maximum(tried, 1), np.nan)
+        return np.arange(nbins) * bin_seconds, share
 
 
 def has_held(track: Any, entry: Any) -> bool:

@@ -4,15 +4,40 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from ..errors import ConfigError, NodeStateError
 
-if TYPE_CHECKING:
-    from .postgres import PgCluster, ReplicationRow
-
 PRIMARY = "primary"
+
+
+@dataclass(frozen=True)
+class ReplicationRow:
+    """One row of pg_stat_replication: a standby as its upstream sees it (lags in seconds)."""
+
+    standby: str
+    state: str
+    sent_lsn: str
+    write_lsn: str
+    flush_lsn: str
+    replay_lsn: str
+    write_lag: float | None
+    flush_lag: float | None
+    replay_lag: float | None
+    sync_state: str
+    lag_bytes: int  # WAL the upstream has that the standby has not replayed yet
+
+
+class Servers(Protocol):
+    """What sampling needs of a cluster of PostgreSQL servers (``postgres.PgCluster``)."""
+
+    def sql(self, name: str, query: str, params: Iterable[Any] | None = None) -> list[tuple]: ...
+    def replication_status(self, name: str = PRIMARY) -> list[ReplicationRow]: ...
+    def wait_caught_up(self, name: str, timeout: float = 15.0) -> None: ...
+    def pause_replay(self, name: str) -> None: ...
+    def resume_replay(self, name: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -24,7 +49,7 @@ class LagSample:
 
 
 def sample_lag(
-    pg: PgCluster,
+    pg: Servers,
     primary: str = PRIMARY,
     transactions: int = 40,
     rows: int = 2000,

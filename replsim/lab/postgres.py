@@ -49,7 +49,7 @@ from typing import Any
 from ..errors import ConfigError, NodeDownError, NodeStateError, ReadOnlyError, ReplsimError, UnknownNodeError
 from .binaries import PostgresError, Runner, install_hint, runner, unavailable_reason
 from .cleanup import OWNER_FILE, PREFIX, alive, listen_sockets, pids_with_cwd_under, reap_orphans, shutdown
-from .lag import LagSample, sample_lag
+from .lag import PRIMARY, LagSample, ReplicationRow, sample_lag
 
 __all__ = [
     "PgCluster",
@@ -63,7 +63,7 @@ __all__ = [
     "install_hint",
 ]
 
-PRIMARY, STANDBY = "primary", "standby"
+STANDBY = "standby"
 SUPERUSER = "postgres"
 CONNECT = {"autocommit": True, "connect_timeout": 5, "sslmode": "disable", "gssencmode": "disable"}
 PASSFILE = "pgpass"  # the lab's libpq password file, inside the lab's folder (for the server-side tools)
@@ -124,23 +124,6 @@ class Server:
     def conninfo(self) -> str:
         """A libpq connection string for this server (TCP loopback, superuser)."""
         return f"host=127.0.0.1 port={self.port} user={SUPERUSER} dbname=postgres"
-
-
-@dataclass(frozen=True)
-class ReplicationRow:
-    """One row of pg_stat_replication: a standby as its upstream sees it (lags in seconds)."""
-
-    standby: str
-    state: str
-    sent_lsn: str
-    write_lsn: str
-    flush_lsn: str
-    replay_lsn: str
-    write_lag: float | None
-    flush_lag: float | None
-    replay_lag: float | None
-    sync_state: str
-    lag_bytes: int  # WAL the upstream has that the standby has not replayed yet
 
 
 # ---------------------------------------------------------------- small helpers

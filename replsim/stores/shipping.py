@@ -27,23 +27,38 @@ Typical use (``sql_store`` is in ``replsim.stores.sqlite``)::
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import apsw
 
 from ..errors import ConfigError, StoreError
 from .kv import ENTRY_HEADER
 
-if TYPE_CHECKING:
-    from .sqlite import SQLiteStore
-
 WAL_FRAME_HEADER = 24
 """Bytes of header SQLite's WAL writes before each page (page number, size, salts, checksums)."""
 
 METHODS = ("statement", "row", "physical")
 FIXES = (None, "context", "rewrite")
+
+
+class SQLiteStore(Protocol):
+    """What the shipping methods need of a node's SQLite database (``sqlite.SQLiteStore``)."""
+
+    rng: random.Random  # the node's random() draws
+    page_size: int
+
+    @property
+    def now(self) -> float: ...  # the node's clock, for now() and CURRENT_TIMESTAMP
+    def run(self, sql: str, now: float | None = None, seed: int | None = None) -> None: ...
+    def run_capturing(self, sql: str) -> bytes: ...
+    def apply_changeset(self, changeset: bytes) -> None: ...
+    def schema_version(self) -> int: ...
+    def image(self) -> bytes: ...
+    def load_image(self, image: bytes) -> None: ...
+    def julian_now(self) -> float: ...
 
 
 # --- what the log holds -------------------------------------------------------------
