@@ -475,7 +475,7 @@ class Cluster(Control):
                 f"this cluster waits for sync_replicas={self.sync_replicas}; make it with sync_replicas=0 "
                 "to use a commit policy instead"
             )
-        if any(n.pending for n in self.nodes.values()):
+        if any(n.unconfirmed for n in self.nodes.values()):
             raise NodeStateError("writes are waiting for confirmations: change the policy when none are")
         policy.check(self.names)
         self._commit = policy

@@ -159,7 +159,7 @@ def _work_off(c: Cluster, most: float = 60.0) -> None:
     """Let time pass while a follower still works off what it has received (up to ``most`` seconds)."""
     end = c.now + most
     busy = False
-    while c.now < end and any(n._inbox and n._apply_due > c.now for n in c.nodes.values()):
+    while c.now < end and any(n.applied_by > c.now for n in c.nodes.values()):
         c.advance(0.5)
         busy = True
     if busy:
@@ -173,11 +173,11 @@ def _settle(c: Cluster, settle: float, every_node: bool) -> list[str]:
     c.advance(settle)
     bad = check_converged(c, every_node=every_node)
     nodes = c.nodes.values()
-    backlog = max(n._apply_due for n in nodes) - c.now
+    backlog = max(n.applied_by for n in nodes) - c.now
     extra = max(backlog, 0.0) + max(n.apply_time for n in nodes) * c.node(c.leader).lsn
     extra += 2 * max(n.retry_interval for n in nodes)
     cap = c.now + extra + 60.0  # a follower still working off its backlog is given more, up to this
-    while bad and (extra > 0 or any(n._inbox and n._apply_due > c.now for n in nodes)) and c.now < cap:
+    while bad and (extra > 0 or any(n.applied_by > c.now for n in nodes)) and c.now < cap:
         step = min(extra, 0.5) if extra > 0 else 0.5
         c.advance(step)
         extra -= step

@@ -137,9 +137,7 @@ def check_time_order(history: History) -> list[str]:
 
 def holds_received(node: Node, lsn: int, epoch: int) -> bool:
     """Has ``node`` the entry (lsn, epoch) in its log, or received and waiting to be applied?"""
-    if node.log.holds(lsn, epoch):
-        return True
-    return any(e.lsn == lsn and e.epoch == epoch for m in node._inbox for e in m[4])
+    return node.holds_received(lsn, epoch)
 
 
 class AckWatch:

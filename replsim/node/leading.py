@@ -84,6 +84,11 @@ class Leading:
             return 0
         return committed
 
+    @property
+    def unconfirmed(self) -> int:
+        """How many writes this leader holds back until enough replicas confirm them."""
+        return len(self.pending)
+
     def _commit(self) -> None:
         """Acknowledge the waiting writes (and retries) that are now committed."""
         committed = self._committed()

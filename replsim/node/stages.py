@@ -62,6 +62,19 @@ class Stages:
             return max(self._tail, self.log.last_lsn)
         return self.log.last_lsn
 
+    @property
+    def applied_by(self) -> float:
+        """The virtual time by which this follower will have applied all it has received (now, or
+        earlier, when nothing waits)."""
+        return self._apply_due if self._inbox else min(self._apply_due, self.sim.now)
+
+    def holds_received(self, lsn: int, epoch: int) -> bool:
+        """Does this node hold the entry (lsn, epoch) in its log, or has it received it and not yet
+        applied it?"""
+        if self.log.holds(lsn, epoch):
+            return True
+        return any(e.lsn == lsn and e.epoch == epoch for m in self._inbox for e in m[4])
+
     def _receive(
         self,
         src: str,
