@@ -463,12 +463,12 @@ class Cluster(Control):
 
     def set_commit(self, policy: CommitPolicy) -> None:
         """What a leader waits for before acknowledging a write: a policy from ``replsim.node.commit``
-        (``Async()``, ``SemiSync(...)``, ``First(k, names)``, ``Quorum(k, names)``), instead of
+        (``Async()``, ``Sync(k)``, ``SemiSync(...)``, ``First(k, names)``, ``Quorum(k, names)``), instead of
         ``sync_replicas``. Every node gets its own copy (so a promoted node brings its own)."""
         if not isinstance(policy, CommitPolicy):
             raise ConfigError(
-                "set_commit() takes a policy from replsim.node.commit (Async, SemiSync, First, Quorum), "
-                f"got {policy!r}"
+                "set_commit() takes a policy from replsim.node.commit "
+                f"(Async, Sync, SemiSync, First, Quorum), got {policy!r}"
             )
         if self.sync_replicas:
             raise ConfigError(

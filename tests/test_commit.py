@@ -9,9 +9,9 @@ import pytest
 from replsim import Cluster
 from replsim.errors import ConfigError, NodeStateError
 from replsim.faults import Config, explore, generate, run, shrink
-from replsim.history.checks import CommitWatch, holds_received
+from replsim.history.checks import AckWatch, holds_received
 from replsim.node import replication
-from replsim.node.commit import Async, First, Quorum, SemiSync
+from replsim.node.commit import Async, First, Quorum, SemiSync, Sync
 from replsim.node.replication import HEADER
 
 FLUSH, APPLY = 0.004, 0.003
@@ -169,7 +169,7 @@ def test_semi_sync_falls_back_after_its_timeout_and_returns_when_a_replica_catch
 
 def test_the_watch_records_who_confirmed_each_write():
     c = staged(Quorum(1, ["s1", "s2"]))
-    watch = CommitWatch(c)
+    watch = AckWatch(c)
     c.set_link("p", "s2", delay=0.050)
     latency(c)
     (confirmed,) = watch.confirmers.values()
@@ -269,7 +269,8 @@ def test_the_commit_checks_catch_a_planted_bug(plant, config, says, monkeypatch)
 def test_policy_schedules_name_their_policy_and_stages_and_leave_the_old_modes_alone():
     s = generate(3, Config(mode="first"))
     assert s.commit.startswith("First(") and s.sync_replicas == 0
-    assert "c.set_commit(First(" in s.replay() and "CommitWatch" in s.replay()
+    assert "c.set_commit(First(" in s.replay()
+    assert "from replsim.node.commit import First, Quorum, SemiSync" in s.replay()
     old = Config(mode="one", clients=False, stages=False, idle=False)  # without the extra faults of v3
     assert generate(3, old).commit == "" and generate(3, old).stages == ()
     assert generate(3, Config(mode="one")).commit == ""  # the old modes never get a policy
@@ -313,3 +314,50 @@ def test_one_quorum_rule():
     assert [majority(n) for n in (1, 2, 3, 4, 5)] == [1, 2, 2, 3, 3]
     assert [kth_highest([5, 9, 7], k) for k in (1, 2, 3)] == [9, 7, 5]
     assert kth_highest([5, 9], 3) == 0 and kth_highest([], 1) == 0
+
+
+# --- sync_replicas is a commit policy like the others, checked by the same watch ---------------
+def test_sync_replicas_is_the_sync_policy_and_a_chosen_policy_takes_over():
+    c = Cluster(leader="L", followers=["A", "B"], sync_replicas=2, delay=0.01, heartbeat=None, seed=1)
+    policy = c.node("L").commit
+    assert isinstance(policy, Sync) and policy.k == 2 and policy.node is c.node("L")
+    assert repr(policy) == "Sync(2 synchronous replicas (any, applied))"
+    op = c.write("k", 1)
+    assert op.outcome == "pending"
+    c.advance(0.015)  # A and B have it; their acknowledgements are on the way back
+    assert op.outcome == "pending"
+    c.advance(0.01)
+    assert op.outcome == "ok" and op.complete == pytest.approx(0.02, abs=1e-9)
+    plain = Cluster(leader="L", followers=["A", "B"], seed=1)
+    assert plain.node("L").commit is None and plain.write("k", 1).outcome == "ok"
+    plain.node("L").sync_replicas = 1  # what majority commit does to each node
+    assert isinstance(plain.node("L").commit, Sync)
+    plain.node("L").set_commit(Async())  # a chosen policy decides, whatever sync_replicas says
+    assert isinstance(plain.node("L").commit, Async) and plain.write("k", 2).outcome == "ok"
+    plain.node("L").set_commit(None)
+    assert isinstance(plain.node("L").commit, Sync)
+
+
+def test_set_commit_takes_sync_as_it_takes_the_other_policies():
+    c = Cluster(leader="L", followers=["A", "B"], delay=0.01, heartbeat=None, seed=1)
+    c.set_commit(Sync(1))
+    op = c.write("k", 1)
+    c.advance(0.02)
+    assert op.outcome == "ok" and "1 synchronous replica (any, applied)" in c.history.events[-1].detail
+    with pytest.raises(ConfigError, match="more than the 2 followers"):
+        c.set_commit(Sync(3))
+
+
+def test_the_one_watch_catches_a_sync_leader_that_acknowledges_too_early(monkeypatch):
+    monkeypatch.setattr(Sync, "position", lambda self, node: node.log.last_lsn)  # counts nobody
+    c = Cluster(leader="L", followers=["A", "B"], sync_replicas=2, delay=0.01, heartbeat=None, seed=1)
+    c.set_link("L", "A", delay=0.1)
+    watch = AckWatch(c)
+    op = c.write("k", 1)
+    c.advance(0.05)  # B's acknowledgement came back; A does not have the write yet
+    assert op.outcome == "ok"
+    said = [v.split(") ", 1)[1] for v in watch.check()]  # each after the write, as it was then
+    assert said == [
+        "acknowledged under 2 synchronous replicas (any, applied) with only ['B'] confirming",
+        "acknowledged under 2 synchronous replicas (any, applied) while ['A'] do not hold it",
+    ]

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..cluster import Cluster
 from ..errors import ConfigError
-from ..history.checks import CommitWatch
+from ..history.checks import AckWatch
 from ..node.commit import Async, CommitPolicy, First, Quorum, SemiSync
 
 STANDBYS = ("standby-1", "standby-2", "standby-3")
@@ -102,7 +102,7 @@ def failover(mode: str, seed: int, modes: Mapping[str, Callable[[], CommitPolicy
     cut_at = crash_at - rng.uniform(0.1, 0.5)
     c = scenario(seed)
     c.set_commit(modes[mode]())
-    watch = CommitWatch(c)
+    watch = AckWatch(c)
     app = c.client("app", near="primary", timeout=10.0)
     t = rng.expovariate(RATE)
     while t < crash_at:

@@ -14,7 +14,7 @@ Checked on every schedule (``settle_and_check``):
 - the commit policies of ``replsim.node.commit`` (modes ``semi``, ``first``, ``any``):
   each acknowledged write had the confirmations its policy asks for, from standbys
   that do hold it, and a write is lost only to the promotion of a node that had not
-  confirmed it (``CommitWatch``);
+  confirmed it (``AckWatch``, which checks every policy, ``sync_replicas`` included);
 - majority elections (design ``"quorum"``): never two leaders in one term, no write
   acknowledged by a majority ever lost (at every election and at the end), and
   convergence without an operator.
@@ -30,7 +30,6 @@ from ..cluster import Cluster
 from ..errors import ReplsimError
 from ..history.checks import (
     AckWatch,
-    CommitWatch,
     check_converged,
     check_log_matching,
     check_no_lost_writes,
@@ -202,7 +201,6 @@ def run(schedule: Schedule, setup: Callable[[Cluster], Any] | None = None, keep_
     c = schedule.cluster(keep_messages)
     if setup is not None:
         setup(c)
-    commits = CommitWatch(c) if schedule.commit else None
     watch = AckWatch(c)
     writers = schedule.clients(c)
     for a in schedule.actions:
@@ -214,8 +212,6 @@ def run(schedule: Schedule, setup: Callable[[Cluster], Any] | None = None, keep_
     config = schedule.config
     found: dict[str, int] = {}
     bad = settle_and_check(c, config.mode, config.settle, watch, config.design, found)
-    if commits is not None:
-        bad += commits.check()
     return Result(schedule, c, bad, found)
 
 

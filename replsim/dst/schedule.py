@@ -159,14 +159,7 @@ class Schedule:
             "from replsim import Cluster",
             "from replsim.faults import attempt, settle_and_check",
             "from replsim.history.checks import AckWatch",
-            *(
-                [
-                    "from replsim.history.checks import CommitWatch",
-                    "from replsim.node.commit import First, Quorum, SemiSync",
-                ]
-                if self.commit
-                else []
-            ),
+            *(["from replsim.node.commit import First, Quorum, SemiSync"] if self.commit else []),
             *(["from replsim.failover import attach"] if design != "operator" else []),
             "",
             f"c = Cluster(leader={self.names[0]!r}, followers={list(self.names[1:])!r},",
@@ -181,8 +174,6 @@ class Schedule:
                 lines.append(f"c.set_commit({self.commit})")
             elif step == "design" and design != "operator":
                 lines.append(f"attach(c, {design!r}, timeout={TIMEOUTS[design]!r})")
-        if self.commit:
-            lines.append("commits = CommitWatch(c)")
         lines += [
             "watch = AckWatch(c)  # checks each acknowledgement as it happens",
             f"writers = [c.start_writes(rate={self.rate!r}, keys=['a', 'b', 'c'])]",
@@ -205,8 +196,7 @@ class Schedule:
             "for w in writers:",
             "    w.stop()",
             f"print(settle_and_check(c, mode={self.config.mode!r}, settle={self.config.settle!r},",
-            f"                       watch=watch, design={design!r})"
-            + (" + commits.check())" if self.commit else ")"),
+            f"                       watch=watch, design={design!r}))",
         ]
         return "\n".join(lines)
 

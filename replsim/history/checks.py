@@ -141,14 +141,18 @@ def holds_received(node: Node, lsn: int, epoch: int) -> bool:
 
 
 class AckWatch:
-    """Watches writes as they are acknowledged, and outcomes as they settle.
+    """Checks what a commit policy promises, as writes are acknowledged and outcomes settle; one watch
+    for every policy (``Sync(k)`` of ``sync_replicas=k`` included).
 
-    When a write waiting for k replica confirmations is acknowledged, its leader must
-    hold that exact entry and at least k other nodes must have held it (appended it;
-    one may have lost it since, if an operator promoted a node that lacked it, and
-    ``k`` is less than every follower). With ``strict=True`` (the default when every
-    follower must confirm) they must all still hold it at that moment. An outcome,
-    once settled, never changes.
+    - At each acknowledgement: the leader holds that exact entry; at least ``k`` standbys
+      counted by the leader's policy have confirmed it (none needed once semi-sync has
+      fallen back), and each of them holds it, received or applied, or held it until a
+      promotion it had no part in took it away while the confirmation was on its way.
+      With ``strict=True`` (the default when the policy waits for every follower to apply
+      it), every other node still holds it at that moment.
+    - An outcome, once settled, never changes.
+    - After the run (:meth:`check`): an acknowledged write missing from the final leader
+      was first lost to a promotion of a node that had not confirmed it.
     """
 
     def __init__(self, cluster: Any, strict: bool | None = None) -> None:
@@ -156,6 +160,7 @@ class AckWatch:
         self.strict = strict
         self.violations: list[str] = []
         self.settled: dict[int, str] = {}
+        self.confirmers: dict[int, list[str]] = {}  # op id -> standbys that had confirmed it
         cluster.history.watchers.append(self)
         cluster.history.ack_watchers.append(self.acknowledged)
 
@@ -168,37 +173,59 @@ class AckWatch:
         """The moment ``op``'s node acknowledges it (at ``lsn`` of ``epoch``): check who holds it."""
         nodes = self.cluster.nodes
         leader = nodes[op.node]
-        k = leader.sync_replicas
         if not leader.log.holds(lsn, epoch):
             self.violations.append(
                 f"{op!r} acknowledged at lsn {lsn} while its leader {op.node} does not hold it"
             )
             return
-        if not k:
+        policy = leader.commit
+        if policy is None:
             return
-        strict = self.strict if self.strict is not None else k >= len(nodes) - 1
-        if strict or lsn <= leader.log.base:
-            holders = [n for n, node in nodes.items() if n != op.node and node.log.holds(lsn, epoch)]
-        else:
-            entry = leader.log[lsn]
-            tracks = self.cluster.history.tracks
-            holders = [
-                n
-                for n in nodes
-                if n != op.node and (nodes[n].log.holds(lsn, epoch) or has_held(tracks[n], entry))
-            ]
-        if len(holders) < k:
+        who = policy.confirmed_by(leader, lsn)
+        self.confirmers[op.id] = who
+        k = policy.required(leader)
+        if len(who) < k:
             self.violations.append(
-                f"{op!r} acknowledged with sync_replicas={k} while only {holders or 'no follower'} "
-                f"{'hold' if strict else 'ever held'} it"
+                f"{op!r} acknowledged under {policy.describe()} with only {who} confirming"
             )
+        entry = leader.log[lsn] if lsn > leader.log.base else None
+        tracks = self.cluster.history.tracks
+        for f in who:
+            # it holds it now, or held it and lost it since to a promotion of a node that lacked it
+            # (its confirmation was true when sent: a leader cannot know what happened after)
+            if not holds_received(nodes[f], lsn, epoch) and not (entry and has_held(tracks[f], entry)):
+                self.violations.append(f"{op!r}: {f} counted as confirming it, but never had it")
+        strict = self.strict if self.strict is not None else policy.stage == "applied" and k >= len(nodes) - 1
+        if strict:
+            lacking = [n for n, node in nodes.items() if n != op.node and not node.log.holds(lsn, epoch)]
+            if lacking:
+                self.violations.append(
+                    f"{op!r} acknowledged under {policy.describe()} while {lacking} do not hold it"
+                )
+
+    def first_loss(self, op: Any) -> tuple[float, str] | None:
+        """The first leader appointed after ``op`` was written that did not hold it: (time, name).
+
+        From the write, not its acknowledgement: a promotion while a confirmation is on its
+        way can already take the write away (the confirming standby then discards it too).
+        """
+        h = self.cluster.history
+        for when, name in h.leaders:
+            if when >= op.invoke and not h.tracks[name].holds([op.lsn], [op.epoch], [when])[0]:
+                return when, name
+        return None
 
     def check(self) -> list[str]:
-        """The violations seen, plus any settled outcome that changed since."""
+        """The violations seen, any settled outcome that changed since, and lost writes first lost to
+        a node that had confirmed them."""
         bad = list(self.violations)
         for op in self.cluster.history.ops:
             if op.id in self.settled and op.outcome != self.settled[op.id]:
                 bad.append(f"{op!r} changed from {self.settled[op.id]} after it was settled")
+        for op in self.cluster.lost_writes():
+            loss = self.first_loss(op)
+            if loss is not None and loss[1] in self.confirmers.get(op.id, ()):
+                bad.append(f"{op!r} lost although {loss[1]}, promoted at t={loss[0]:.6g}, had confirmed it")
         return bad
 
 
@@ -267,63 +294,3 @@ def lost_by_clients(cluster: Any) -> list[Op]:
         if not held or log[op.lsn].change[:2] != (op.key, op.value):
             lost.append(op)
     return lost
-
-
-class CommitWatch:
-    """Checks what commit policies promise, as writes are acknowledged and after failovers.
-
-    - At each acknowledgement: at least ``k`` standbys counted by the leader's policy
-      have confirmed the write (none needed once semi-sync has fallen back), and each
-      of them holds it, received or applied, or held it until a promotion it had no part
-      in took it away while the confirmation was on its way.
-    - After the run (:meth:`check`): an acknowledged write missing from the final
-      leader was first lost to a promotion of a node that had not confirmed it.
-    """
-
-    def __init__(self, cluster: Any) -> None:
-        self.cluster = cluster
-        self.confirmers: dict[int, list[str]] = {}  # op id -> standbys that had confirmed it
-        self.violations: list[str] = []
-        cluster.history.ack_watchers.append(self)
-
-    def __call__(self, op: Any, lsn: int, epoch: int) -> None:
-        """The moment ``op``'s node acknowledges it (at ``lsn`` of ``epoch``): check the confirmations."""
-        nodes = self.cluster.nodes
-        leader = nodes[op.node]
-        policy = leader.commit
-        if policy is None:
-            return
-        who = policy.confirmed_by(leader, lsn)
-        self.confirmers[op.id] = who
-        if len(who) < policy.required(leader):
-            self.violations.append(
-                f"{op!r} acknowledged under {policy.describe()} with only {who} confirming"
-            )
-        entry = leader.log[lsn] if lsn > leader.log.base else None
-        tracks = self.cluster.history.tracks
-        for f in who:
-            # it holds it now, or held it and lost it since to a promotion of a node that lacked it
-            # (its confirmation was true when sent: a leader cannot know what happened after)
-            if not holds_received(nodes[f], lsn, epoch) and not (entry and has_held(tracks[f], entry)):
-                self.violations.append(f"{op!r}: {f} counted as confirming it, but never had it")
-
-    def first_loss(self, op: Any) -> tuple[float, str] | None:
-        """The first leader appointed after ``op`` was written that did not hold it: (time, name).
-
-        From the write, not its acknowledgement: a promotion while a confirmation is on its
-        way can already take the write away (the confirming standby then discards it too).
-        """
-        h = self.cluster.history
-        for when, name in h.leaders:
-            if when >= op.invoke and not h.tracks[name].holds([op.lsn], [op.epoch], [when])[0]:
-                return when, name
-        return None
-
-    def check(self) -> list[str]:
-        """The violations seen, plus lost writes first lost to a node that had confirmed them."""
-        bad = list(self.violations)
-        for op in self.cluster.lost_writes():
-            loss = self.first_loss(op)
-            if loss is not None and loss[1] in self.confirmers.get(op.id, ()):
-                bad.append(f"{op!r} lost although {loss[1]}, promoted at t={loss[0]:.6g}, had confirmed it")
-        return bad

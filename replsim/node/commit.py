@@ -1,10 +1,12 @@
 """Commit policies: what a leader waits for before it tells a client that a write succeeded.
 
 Give one to a cluster with ``Cluster.set_commit(policy)``; each node gets its own copy,
-used while it leads. Without one, ``sync_replicas`` decides (0: asynchronous).
+used while it leads. Without one, ``Cluster(sync_replicas=k)`` gives each node ``Sync(k)``
+(none for 0: asynchronous).
 
 - :class:`Async`: nothing; the write is acknowledged as soon as the leader has it
   (the default of PostgreSQL, MySQL and Redis).
+- :class:`Sync`: any ``k`` followers have applied the write (``sync_replicas=k``).
 - :class:`SemiSync`: MySQL's semi-synchronous replication. Any ``k`` replicas must
   confirm they have the write (MySQL: written to the relay log and flushed); after
   ``timeout`` seconds without that (``rpl_semi_sync_source_timeout``, 10 s by default)
@@ -29,15 +31,40 @@ acknowledgement stands for all three.
 from __future__ import annotations
 
 import copy
+from collections import deque
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from ..engine.sim import Simulator
 from ..errors import ConfigError
+from ..log import Log
 from .messages import HEADER
 from .quorum import kth_highest
 
-if TYPE_CHECKING:
-    from .replication import Node
+
+class Node(Protocol):
+    """What a commit policy sees of the node it serves (a ``replsim.node.Node``, while it leads)."""
+
+    name: str
+    sim: Simulator
+    up: bool
+    role: str
+    epoch: int
+    epoch_history: tuple
+    log: Log
+    followers: list[str]
+    match: dict[str, int]  # follower -> position it acknowledged (applied), this epoch
+    progress: dict[str, tuple[int, int]]  # follower -> (received, flushed), from its confirmations
+    pending: deque  # (lsn, token, client) of the writes waiting for confirmations
+    _retries: list  # retried writes waiting for a commit
+    heartbeat_interval: float | None
+    commit: Any  # the policy in force (is it still this one?)
+
+    def broadcast(self, dsts: list[str], kind: str, msg: tuple, size: int = 0) -> None: ...
+    def set_commit(self, policy: Any) -> None: ...
+    def _commit(self) -> None: ...  # acknowledge what is committed now
+    def _event(self, kind: str, detail: str) -> None: ...
+
 
 STAGES = {"received": "remote_write", "flushed": "on", "applied": "remote_apply"}
 """What a confirmation means, and PostgreSQL's ``synchronous_commit`` setting for it."""
@@ -144,6 +171,27 @@ class Async(CommitPolicy):
 
     def describe(self) -> str:
         return "asynchronous"
+
+
+class Sync(CommitPolicy):
+    """``sync_replicas=k``: any ``k`` followers have the write, applied (they acknowledged it)."""
+
+    def __init__(self, k: int) -> None:
+        super().__init__("applied")
+        self.k = _count("k", k, 1)
+
+    def check(self, names: Sequence[str]) -> None:
+        if self.k > len(names) - 1:
+            raise ConfigError(f"k ({self.k}) is more than the {len(names) - 1} followers a leader can have")
+
+    def position(self, node: Node) -> int:
+        return kth_highest(node.match.values(), self.k)
+
+    def confirmed_by(self, node: Node, lsn: int) -> list[str]:
+        return sorted(f for f, at in node.match.items() if at >= lsn)
+
+    def describe(self) -> str:
+        return f"{self.k} synchronous replica{'s' if self.k != 1 else ''} (any, applied)"
 
 
 class Quorum(CommitPolicy):
@@ -370,13 +418,14 @@ def _known(mine: list[str] | None, names: Sequence[str]) -> None:
 
 
 def unbind(node: Node) -> None:
-    """Take ``node``'s commit policy away: back to ``sync_replicas``."""
+    """Take ``node``'s chosen commit policy away: back to ``sync_replicas``."""
     node.set_commit(None)
 
 
 __all__ = [
     "CommitPolicy",
     "Async",
+    "Sync",
     "SemiSync",
     "First",
     "Quorum",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from .messages import HEADER, NoLog, Snapshot
-from .quorum import kth_highest
 from .roles import FOLLOWER, LEADER
 
 
@@ -75,11 +74,7 @@ class Leading:
         With elections (Raft), an entry of an earlier term counts as committed only once an
         entry of this term at or after it is (Ongaro and Ousterhout, section 5.4.2).
         """
-        if self.commit is not None:
-            committed = self.commit.position(self)
-        else:
-            k = self.sync_replicas
-            committed = kth_highest(self.match.values(), k) if k else self.log.last_lsn
+        committed = self.commit.position(self) if self.commit is not None else self.log.last_lsn
         if self.elector is not None and committed and self.log.term(committed) != self.epoch:
             return 0
         return committed

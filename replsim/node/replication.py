@@ -45,6 +45,7 @@ from ..errors import NodeStateError, ReplsimError
 from ..history.record import NodeTrack, State
 from ..log import Compacted, Entry, History, Log, epoch_at, segment_start
 from ..stores import KVStore, Store
+from .commit import Sync
 from .leading import Leading
 from .messages import HEADER, Pong, Stale
 from .roles import CANDIDATE, FOLLOWER, LEADER
@@ -121,8 +122,9 @@ class Node(Serving, Leading, Stages):
         self.up = True
         self.broken: str | None = None  # why replication stopped here (an error applying a change)
         self.needs_rebuild: int | None = None  # the leader's log base, when it no longer has what we need
-        self.sync_replicas = sync_replicas
-        self.commit: Any = None  # a commit policy (replsim.node.commit); None: wait for sync_replicas
+        self._sync = sync_replicas  # Sync(k) unless a policy is chosen (see sync_replicas)
+        self._chosen: Any = None  # the commit policy set_commit chose (bound to this node), if any
+        self.commit: Any = None  # the commit policy in force (replsim.node.commit); None: asynchronous
         self.elector: Any = None  # elections (replsim.node.election), if any
         self.sender: Any = None  # a batch sender (replsim.node.sender), if any
         self.monitor: Any = None  # a failover monitor running on this node (replsim.failover), if any
@@ -157,7 +159,7 @@ class Node(Serving, Leading, Stages):
             "request": self.on_request,
             "ping": self.on_ping,
         }
-        self._wire()
+        self._commit_rule()
         if role == LEADER and heartbeat:
             self.heartbeat_timer.set(heartbeat)
 
@@ -201,7 +203,28 @@ class Node(Serving, Leading, Stages):
 
     def set_commit(self, policy: Any) -> None:
         """Wait for what commit ``policy`` asks (this node gets its own copy); None: ``sync_replicas``."""
-        self.commit = None if policy is None else policy.bind(self)
+        self._chosen = None if policy is None else policy.bind(self)
+        self._commit_rule()
+
+    @property
+    def sync_replicas(self) -> int:
+        """How many followers must have applied a write before it is acknowledged (``Sync(k)``; 0:
+        asynchronous), unless ``set_commit`` chose another policy, which then decides."""
+        return self._sync
+
+    @sync_replicas.setter
+    def sync_replicas(self, k: int) -> None:
+        self._sync = k
+        self._commit_rule()
+
+    def _commit_rule(self) -> None:
+        """The policy in force: the one chosen, else ``Sync(sync_replicas)`` (none: asynchronous)."""
+        if self._chosen is not None:
+            self.commit = self._chosen
+        elif self._sync:
+            self.commit = Sync(self._sync).bind(self)
+        else:
+            self.commit = None
         self._wire()
 
     def step(self, msg: tuple, kind: str) -> None:

@@ -61,7 +61,7 @@ class Serving:
         self._pos_lsn(prev + 1)
         msg = (self.name, self.epoch, prev, prev_epoch, (entry,), self.epoch_history)
         self.broadcast(self.followers, "append", msg, HEADER + size)
-        if self.sync_replicas or (self.commit is not None and self.commit.waits(self, prev + 1)):
+        if self.commit is not None and self.commit.waits(self, prev + 1):
             self.pending.append((prev + 1, token, client))
         if self.keep_log is not None and len(log.entries) > 2 * self.keep_log + 64:
             self._compact()
