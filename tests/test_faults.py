@@ -1,7 +1,7 @@
 """Deterministic simulation testing: thousands of seeded fault schedules, and what each mode promises.
 
 ``REPLSIM_SCHEDULES`` sets how many schedules run per configuration: 1,000 by
-default and in CI (``.ci/run``; 10,000 per configuration takes over an hour on 2 cores).
+default, 10,000 in CI (``.ci/run``; about 25 minutes on 2 cores).
 A failure prints its seed and a minimal replay.
 Each configuration prints how many schedules it checked per second. The schedules
 carry the extra faults of ``replsim.dst.schedule`` (a client on the network with
