@@ -126,3 +126,67 @@ def test_readme_names_only_existing_notebooks() -> None:
     assert named, "README.md names no notebook"
     missing = [n for n in named if not (ROOT / n).is_file()]
     assert not missing, f"README.md names notebooks that do not exist: {missing}"
+
+
+def _conda_lines() -> list[str]:
+    """The README's conda block, as commands run after ``conda env create ... && conda activate``."""
+    block = re.search(r"With conda[^\n]*\n\n```bash\n(.*?)```", README.read_text(), re.S)
+    assert block, "README.md has no conda block after 'With conda'"
+    lines = [ln.split("#")[0].strip() for ln in block.group(1).splitlines() if ln.strip()]
+    first = re.fullmatch(r"conda env create -f environment\.yml && conda activate replsim && (.+)", lines[0])
+    assert first, f"the conda block should start by creating and activating the environment: {lines[0]!r}"
+    return [first.group(1), *lines[1:]]
+
+
+@pytest.mark.slow
+def test_the_environments_packages_run_the_readmes_conda_lines(tmp_path: Path) -> None:
+    """The conda route, as far as this machine can take it: it reaches no conda channel, so the packages
+    environment.yml lists are installed with pip instead (same names and bounds) into a fresh
+    environment, and the README's conda lines run there, on a copy of the repository: the package
+    installs, the notebooks match their sources (jupytext), and nbval checks lesson 0's numbers with
+    pytest-timeout's option understood. What this cannot check is conda's own solve of the channel."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import require
+
+    uv = Path(sys.executable).with_name("uv")
+    require(uv.exists(), "uv is missing: pip install -e '.[test]'")
+    lines = _conda_lines()
+    assert lines[2].endswith("pytest notebooks/"), lines
+    env = tmp_path / "env"
+    made = subprocess.run(
+        [str(uv), "venv", "--seed", "--python", sys.executable, str(env)], capture_output=True
+    )
+    assert made.returncode == 0, made.stderr.decode()
+    wanted = [r for name, r in environment_packages(ENV).items() if name not in ("python", "pip")]
+    python = env / "bin" / "python"
+    got = subprocess.run(
+        [str(uv), "pip", "install", "--python", str(python), *wanted],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if got.returncode and re.search(r"network|connect|dns|fetch", got.stderr, re.I):
+        require(False, f"the package index cannot be reached: {got.stderr.strip().splitlines()[-1]}")
+    assert got.returncode == 0, got.stderr
+    repo = tmp_path / "repo"
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True)
+    for name in tracked.stdout.splitlines():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, repo / name)
+    path = f"{env / 'bin'}:/usr/bin:/bin"
+    runs = [lines[0], lines[2].replace("pytest notebooks/", f"pytest -p no:cacheprovider {START}")]
+    for line in runs:  # the course line (tools/course.py) starts a server: tests/test_course_launch.py
+        done = subprocess.run(
+            ["bash", "-c", line],
+            cwd=repo,
+            env={"PATH": path, "HOME": str(tmp_path)},
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, (
+            f"{line!r} failed in the environment's packages:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+        )
+        assert "Unknown config option" not in done.stdout + done.stderr, done.stdout[-2000:]
