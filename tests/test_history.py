@@ -124,3 +124,28 @@ def test_an_outcome_is_settled_once():
     assert op.outcome == "ok"
     with pytest.raises(RecordError, match="already settled"):
         c.history.settle(op, c.now, "info")
+
+
+def test_log_matching_finds_two_entries_of_one_epoch_and_agreement_after_a_difference():
+    from types import SimpleNamespace
+
+    from replsim.history.checks import check_log_matching
+    from replsim.log import Entry, Log
+
+    def node(*entries):
+        log = Log()
+        for e in entries:
+            log.add(e)
+        return SimpleNamespace(log=log)
+
+    e1, e2, e3 = Entry(1, 1, 0.0, ("k", 1)), Entry(2, 1, 0.1, ("k", 2)), Entry(3, 2, 0.2, ("k", 3))
+    shared = {"a": node(e1, e2, e3), "b": node(e1, e2), "c": node(e1)}
+    assert check_log_matching(shared) == []  # the same entries (the common case)
+    copies = {"a": node(e1, e2), "b": node(Entry(1, 1, 0.0, ("k", 1)), Entry(2, 1, 0.1, ("k", 2)))}
+    assert check_log_matching(copies) == []  # equal entries, not the same objects
+    other = Entry(2, 1, 0.1, ("k", 99))
+    assert check_log_matching({"a": node(e1, e2), "b": node(e1, other)}) == [
+        "a and b hold different entries at lsn 2 of epoch 1"
+    ]
+    forked = {"a": node(e1, Entry(2, 2, 0.1, ("k", 5)), e3), "b": node(e1, Entry(2, 3, 0.1, ("k", 6)), e3)}
+    assert check_log_matching(forked) == ["a and b agree at lsn 3 (epoch 2) but differ at lsn 2"]
