@@ -361,3 +361,35 @@ def test_the_one_watch_catches_a_sync_leader_that_acknowledges_too_early(monkeyp
         "acknowledged under 2 synchronous replicas (any, applied) with only ['B'] confirming",
         "acknowledged under 2 synchronous replicas (any, applied) while ['A'] do not hold it",
     ]
+
+
+def test_a_write_to_a_deposed_leader_is_lost_to_the_promotion_before_it():
+    """Found by 10,000 schedules (seed 2316 of mode "one"): n4 is promoted and nobody is told, so n1 goes
+    on taking writes in its old epoch; n5 confirms one, is then repointed to n4 (which never had it) and
+    promoted. The write was lost when n4 was appointed, before it was written: no promise is broken."""
+    c = Cluster(leader="n1", followers=["n2", "n3", "n4", "n5"], delay=0.005, heartbeat=None, sync_replicas=1)
+    for n in ("n2", "n3", "n4"):
+        c.set_stages(n, flush=0.01, apply=0.02)  # slower than n5, the one that confirms
+    watch = AckWatch(c)
+    c.advance(0.4)
+    c.promote("n4", [])
+    op = c.write("a", 1, "n1")
+    c.advance(0.1)
+    assert op.outcome == "ok" and watch.confirmers[op.id] == ["n5"]
+    c.rejoin("n5")
+    c.advance(0.5)
+    c.promote("n5")
+    c.advance(1.0)
+    assert op in c.lost_writes()
+    assert watch.first_loss(op) == (0.4, "n4") and watch.check() == []
+
+
+def test_a_write_lost_to_a_later_promotion_is_timed_from_when_its_leader_wrote_it():
+    """Seed 6386 of mode "one": a client's request is on its way while n4, then n3, are promoted; n3
+    writes it (op 432) and n4 confirms it; later n2, which never had it, is promoted. The loss is n2's
+    promotion, not n4's, which came before the write (though after the client sent it)."""
+    result = run(generate(6386, Config(mode="one")))
+    (watch,) = [w for w in result.cluster.history.watchers if isinstance(w, AckWatch)]
+    op = next(o for o in result.cluster.lost_writes() if o.id == 432)
+    assert watch.confirmers[op.id] == ["n4"] and op.invoke < 3.531 < watch.written[op.id]
+    assert watch.first_loss(op) == (5.58, "n2") and result.violations == []

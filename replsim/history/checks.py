@@ -169,6 +169,7 @@ class AckWatch:
         self.violations: list[str] = []
         self.settled: dict[int, str] = {}
         self.confirmers: dict[int, list[str]] = {}  # op id -> standbys that had confirmed it
+        self.written: dict[int, float] = {}  # op id -> when its leader wrote it
         cluster.history.watchers.append(self)
         cluster.history.ack_watchers.append(self.acknowledged)
 
@@ -197,6 +198,8 @@ class AckWatch:
                 f"{op!r} acknowledged under {policy.describe()} with only {who} confirming"
             )
         entry = leader.log[lsn] if lsn > leader.log.base else None
+        if entry is not None:
+            self.written[op.id] = entry.time
         tracks = self.cluster.history.tracks
         for f in who:
             # it holds it now, or held it and lost it since to a promotion of a node that lacked it
@@ -212,14 +215,21 @@ class AckWatch:
                 )
 
     def first_loss(self, op: Any) -> tuple[float, str] | None:
-        """The first leader appointed after ``op`` was written that did not hold it: (time, name).
+        """The appointment that first took ``op`` away: (time, name).
 
-        From the write, not its acknowledgement: a promotion while a confirmation is on its
-        way can already take the write away (the confirming standby then discards it too).
+        The first leader appointed after ``op``'s leader wrote it that did not hold it (a
+        promotion while a confirmation is on its way can already take the write away: the
+        confirming standby then discards it too); or, if another node had been appointed
+        before the write, that appointment: the write went to a deposed leader nobody had
+        told, and was lost before anyone confirmed it.
         """
         h = self.cluster.history
+        written = self.written.get(op.id, op.invoke)
+        before = [(when, name) for when, name in h.leaders if when <= written]
+        if before and before[-1][1] != op.node:
+            return before[-1]
         for when, name in h.leaders:
-            if when >= op.invoke and not h.tracks[name].holds([op.lsn], [op.epoch], [when])[0]:
+            if when >= written and not h.tracks[name].holds([op.lsn], [op.epoch], [when])[0]:
                 return when, name
         return None
 
