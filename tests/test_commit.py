@@ -381,7 +381,7 @@ def test_a_write_to_a_deposed_leader_is_lost_to_the_promotion_before_it():
     c.promote("n5")
     c.advance(1.0)
     assert op in c.lost_writes()
-    assert watch.first_loss(op) == (0.4, "n4") and watch.check() == []
+    assert watch.lost_to(op) == (0.4, "n4") and watch.check() == []
 
 
 def test_a_write_lost_to_a_later_promotion_is_timed_from_when_its_leader_wrote_it():
@@ -392,4 +392,4 @@ def test_a_write_lost_to_a_later_promotion_is_timed_from_when_its_leader_wrote_i
     (watch,) = [w for w in result.cluster.history.watchers if isinstance(w, AckWatch)]
     op = next(o for o in result.cluster.lost_writes() if o.id == 432)
     assert watch.confirmers[op.id] == ["n4"] and op.invoke < 3.531 < watch.written[op.id]
-    assert watch.first_loss(op) == (5.58, "n2") and result.violations == []
+    assert watch.lost_to(op) == (5.58, "n2") and result.violations == []

@@ -160,7 +160,7 @@ class AckWatch:
       it), every other node still holds it at that moment.
     - An outcome, once settled, never changes.
     - After the run (:meth:`check`): an acknowledged write missing from the final leader
-      was first lost to a promotion of a node that had not confirmed it.
+      was lost to the promotion of a node that had not confirmed it (:meth:`lost_to`).
     """
 
     def __init__(self, cluster: Any, strict: bool | None = None) -> None:
@@ -214,27 +214,33 @@ class AckWatch:
                     f"{op!r} acknowledged under {policy.describe()} while {lacking} do not hold it"
                 )
 
-    def first_loss(self, op: Any) -> tuple[float, str] | None:
-        """The appointment that first took ``op`` away: (time, name).
+    def lost_to(self, op: Any) -> tuple[float, str] | None:
+        """The appointment that took ``op`` away for good: (time, name), or None while the leader
+        holds it.
 
-        The first leader appointed after ``op``'s leader wrote it that did not hold it (a
-        promotion while a confirmation is on its way can already take the write away: the
-        confirming standby then discards it too); or, if another node had been appointed
-        before the write, that appointment: the write went to a deposed leader nobody had
-        told, and was lost before anyone confirmed it.
+        The leaders appointed since ``op``'s leader wrote it, in order: each one that did not
+        hold it took it away, and each one that did brought it back (an earlier leader that
+        still had it, promoted again); the last that took it away is the one. Counted from the
+        write, not its acknowledgement: a promotion while a confirmation is on its way can
+        already take the write away (the confirming standby then discards it too). If another
+        node had been appointed before the write, the write went to a deposed leader nobody had
+        told: that appointment took it away before anyone confirmed it.
         """
         h = self.cluster.history
         written = self.written.get(op.id, op.invoke)
         before = [(when, name) for when, name in h.leaders if when <= written]
-        if before and before[-1][1] != op.node:
-            return before[-1]
+        lost = before[-1] if before and before[-1][1] != op.node else None
         for when, name in h.leaders:
-            if when >= written and not h.tracks[name].holds([op.lsn], [op.epoch], [when])[0]:
-                return when, name
-        return None
+            if when <= written:
+                continue
+            if h.tracks[name].holds([op.lsn], [op.epoch], [when])[0]:
+                lost = None
+            elif lost is None:
+                lost = (when, name)
+        return lost
 
     def check(self) -> list[str]:
-        """The violations seen, any settled outcome that changed since, and lost writes first lost to
+        """The violations seen, any settled outcome that changed since, and lost writes lost to
         a node that had confirmed them."""
         bad = list(self.violations)
         for op in self.cluster.history.ops:
@@ -243,7 +249,7 @@ class AckWatch:
         for op in self.cluster.lost_writes():
             if not self.confirmers.get(op.id):
                 continue  # nobody had confirmed it: any promotion may lose it
-            loss = self.first_loss(op)
+            loss = self.lost_to(op)
             if loss is not None and loss[1] in self.confirmers[op.id]:
                 bad.append(f"{op!r} lost although {loss[1]}, promoted at t={loss[0]:.6g}, had confirmed it")
         return bad
