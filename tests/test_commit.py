@@ -393,3 +393,16 @@ def test_a_write_lost_to_a_later_promotion_is_timed_from_when_its_leader_wrote_i
     op = next(o for o in result.cluster.lost_writes() if o.id == 432)
     assert watch.confirmers[op.id] == ["n4"] and op.invoke < 3.531 < watch.written[op.id]
     assert watch.lost_to(op) == (5.58, "n2") and result.violations == []
+
+
+def test_a_write_taken_away_and_brought_back_is_lost_to_the_last_leader_that_lacked_it():
+    """Seed 1245 of mode "one": n2, promoted with nobody told, writes lsn 18 at t=1.12; n3's promotion
+    takes it away, n2 promoted again brings it back, a retry of it is acknowledged with n3 confirming,
+    and n1's promotion at t=2.091 takes it away for good. n3 confirmed it, but did not lose it."""
+    result = run(generate(1245, Config(mode="one")))
+    (watch,) = [w for w in result.cluster.history.watchers if isinstance(w, AckWatch)]
+    op = next(o for o in result.cluster.lost_writes() if o.id == 219)
+    leaders = result.cluster.history.leaders
+    assert leaders[1:5] == [(1.072, "n2"), (1.375, "n3"), (1.3755, "n2"), (2.091, "n1")]
+    assert watch.confirmers[op.id] == ["n3"] and watch.written[op.id] == pytest.approx(1.12)
+    assert watch.lost_to(op) == (2.091, "n1") and result.violations == []
