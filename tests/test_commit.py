@@ -384,25 +384,37 @@ def test_a_write_to_a_deposed_leader_is_lost_to_the_promotion_before_it():
     assert watch.lost_to(op) == (0.4, "n4") and watch.check() == []
 
 
-def test_a_write_lost_to_a_later_promotion_is_timed_from_when_its_leader_wrote_it():
+def test_a_write_lost_to_a_later_promotion_is_timed_from_its_acknowledgement():
     """Seed 6386 of mode "one": a client's request is on its way while n4, then n3, are promoted; n3
     writes it (op 432) and n4 confirms it; later n2, which never had it, is promoted. The loss is n2's
     promotion, not n4's, which came before the write (though after the client sent it)."""
     result = run(generate(6386, Config(mode="one")))
     (watch,) = [w for w in result.cluster.history.watchers if isinstance(w, AckWatch)]
     op = next(o for o in result.cluster.lost_writes() if o.id == 432)
-    assert watch.confirmers[op.id] == ["n4"] and op.invoke < 3.531 < watch.written[op.id]
+    assert watch.confirmers[op.id] == ["n4"] and op.invoke < 3.531 < watch.acked[op.id]
     assert watch.lost_to(op) == (5.58, "n2") and result.violations == []
 
 
-def test_a_write_taken_away_and_brought_back_is_lost_to_the_last_leader_that_lacked_it():
+def test_what_happened_to_a_write_before_its_acknowledgement_does_not_count():
     """Seed 1245 of mode "one": n2, promoted with nobody told, writes lsn 18 at t=1.12; n3's promotion
-    takes it away, n2 promoted again brings it back, a retry of it is acknowledged with n3 confirming,
-    and n1's promotion at t=2.091 takes it away for good. n3 confirmed it, but did not lose it."""
+    takes it away, n2 promoted again brings it back, a retry of it is acknowledged at t=1.72 with n3
+    confirming, and n1's promotion at t=2.091 takes it away. n3 confirmed it, but did not lose it."""
     result = run(generate(1245, Config(mode="one")))
     (watch,) = [w for w in result.cluster.history.watchers if isinstance(w, AckWatch)]
     op = next(o for o in result.cluster.lost_writes() if o.id == 219)
     leaders = result.cluster.history.leaders
     assert leaders[1:5] == [(1.072, "n2"), (1.375, "n3"), (1.3755, "n2"), (2.091, "n1")]
-    assert watch.confirmers[op.id] == ["n3"] and watch.written[op.id] == pytest.approx(1.12)
+    assert watch.confirmers[op.id] == ["n3"] and watch.acked[op.id] == pytest.approx(1.72)
     assert watch.lost_to(op) == (2.091, "n1") and result.violations == []
+
+
+def test_a_confirmer_that_discarded_a_write_after_it_was_taken_away_is_not_to_blame():
+    """Seed 1778 of mode "one": n1's write (lsn 291) is acknowledged with n2 confirming; n3, which never
+    had it, is promoted (n2 follows it and discards the write), then n4, which had it, then n2. The
+    write was taken away by n3's promotion, the first after the acknowledgement."""
+    result = run(generate(1778, Config(mode="one")))
+    (watch,) = [w for w in result.cluster.history.watchers if isinstance(w, AckWatch)]
+    op = next(o for o in result.cluster.lost_writes() if o.id == 290)
+    assert result.cluster.history.leaders[1:] == [(5.718, "n3"), (5.765, "n4"), (5.7655, "n2")]
+    assert watch.confirmers[op.id] == ["n2"] and watch.lost_to(op) == (5.718, "n3")
+    assert result.violations == []

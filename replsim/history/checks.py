@@ -169,7 +169,7 @@ class AckWatch:
         self.violations: list[str] = []
         self.settled: dict[int, str] = {}
         self.confirmers: dict[int, list[str]] = {}  # op id -> standbys that had confirmed it
-        self.written: dict[int, float] = {}  # op id -> when its leader wrote it
+        self.acked: dict[int, float] = {}  # op id -> when its leader acknowledged it
         cluster.history.watchers.append(self)
         cluster.history.ack_watchers.append(self.acknowledged)
 
@@ -192,14 +192,13 @@ class AckWatch:
             return
         who = policy.confirmed_by(leader, lsn)
         self.confirmers[op.id] = who
+        self.acked[op.id] = self.cluster.now
         k = policy.required(leader)
         if len(who) < k:
             self.violations.append(
                 f"{op!r} acknowledged under {policy.describe()} with only {who} confirming"
             )
         entry = leader.log[lsn] if lsn > leader.log.base else None
-        if entry is not None:
-            self.written[op.id] = entry.time
         tracks = self.cluster.history.tracks
         for f in who:
             # it holds it now, or held it and lost it since to a promotion of a node that lacked it
@@ -215,29 +214,25 @@ class AckWatch:
                 )
 
     def lost_to(self, op: Any) -> tuple[float, str] | None:
-        """The appointment that took ``op`` away for good: (time, name), or None while the leader
-        holds it.
+        """The appointment that took ``op`` away, counted from its acknowledgement: (time, name), or
+        None while the leader holds it.
 
-        The leaders appointed since ``op``'s leader wrote it, in order: each one that did not
-        hold it took it away, and each one that did brought it back (an earlier leader that
-        still had it, promoted again); the last that took it away is the one. Counted from the
-        write, not its acknowledgement: a promotion while a confirmation is on its way can
-        already take the write away (the confirming standby then discards it too). If another
-        node had been appointed before the write, the write went to a deposed leader nobody had
-        told: that appointment took it away before anyone confirmed it.
+        The first leader appointed after the acknowledgement that did not hold it; or, if another
+        node had been appointed before the acknowledgement and did not hold it, that one: the
+        write was acknowledged by a deposed leader (nobody had told it, or a promotion came while
+        a confirmation was on its way; the confirming standby then discards the write too).
         """
         h = self.cluster.history
-        written = self.written.get(op.id, op.invoke)
-        before = [(when, name) for when, name in h.leaders if when <= written]
-        lost = before[-1] if before and before[-1][1] != op.node else None
+        acked = self.acked.get(op.id, op.complete)
+        before = [(when, name) for when, name in h.leaders if when <= acked]
+        if before and before[-1][1] != op.node:
+            when, name = before[-1]
+            if not h.tracks[name].holds([op.lsn], [op.epoch], [when])[0]:
+                return when, name
         for when, name in h.leaders:
-            if when <= written:
-                continue
-            if h.tracks[name].holds([op.lsn], [op.epoch], [when])[0]:
-                lost = None
-            elif lost is None:
-                lost = (when, name)
-        return lost
+            if when > acked and not h.tracks[name].holds([op.lsn], [op.epoch], [when])[0]:
+                return when, name
+        return None
 
     def check(self) -> list[str]:
         """The violations seen, any settled outcome that changed since, and lost writes lost to
