@@ -42,7 +42,7 @@ from .messages import HEADER
 from .quorum import kth_highest
 
 
-class Node(Protocol):
+class Leader(Protocol):
     """What a commit policy sees of the node it serves (a ``replsim.node.Node``, while it leads)."""
 
     name: str
@@ -72,7 +72,7 @@ STAGES = {"received": "remote_write", "flushed": "on", "applied": "remote_apply"
 _EPS = 1e-9
 
 
-def stage_position(node: Node, follower: str, stage: str) -> int:
+def stage_position(node: Leader, follower: str, stage: str) -> int:
     """The position ``follower`` has confirmed to leader ``node`` at ``stage`` (in this epoch)."""
     applied = node.match.get(follower, 0)
     if stage == "applied":
@@ -106,43 +106,43 @@ class CommitPolicy:
             known = ", ".join(f"{s!r} ({pg})" for s, pg in STAGES.items())
             raise ConfigError(f"stage must be one of {known}; got {stage!r}")
         self.stage = stage
-        self.node: Node | None = None
+        self.node: Leader | None = None
 
     # --- set-up -------------------------------------------------------------
     def check(self, names: Sequence[str]) -> None:
         """Raise ConfigError if this policy does not fit a cluster of nodes ``names``."""
 
-    def bind(self, node: Node) -> CommitPolicy:
+    def bind(self, node: Leader) -> CommitPolicy:
         """A copy of this policy for ``node``, with its own state."""
         mine = copy.copy(self)
         mine.node = node
         mine._start(node)
         return mine
 
-    def _start(self, node: Node) -> None:
+    def _start(self, node: Leader) -> None:
         """Set up per-node state (timers)."""
 
     def hear(self, src: str, epoch: int) -> None:
         """An acknowledgement or confirmation from ``src`` about ``epoch`` (see ``listens``)."""
 
     # --- what the node asks -------------------------------------------------
-    def waits(self, node: Node, lsn: int) -> bool:
+    def waits(self, node: Leader, lsn: int) -> bool:
         """Does the write just appended at ``lsn`` wait for confirmations?"""
         return True
 
-    def position(self, node: Node) -> int:
+    def position(self, node: Leader) -> int:
         """The newest position that may be acknowledged now."""
         raise NotImplementedError
 
-    def required(self, node: Node) -> int:
+    def required(self, node: Leader) -> int:
         """How many confirmations a write acknowledged now must have."""
         return self.k
 
-    def candidates(self, node: Node) -> list[str]:
+    def candidates(self, node: Leader) -> list[str]:
         """The standbys whose confirmations count now."""
         return [f for f in node.followers if f != node.name]
 
-    def confirmed_by(self, node: Node, lsn: int) -> list[str]:
+    def confirmed_by(self, node: Leader, lsn: int) -> list[str]:
         """The standbys whose confirmations of ``lsn`` count now (sorted)."""
         return sorted(f for f in self.candidates(node) if stage_position(node, f, self.stage) >= lsn)
 
@@ -160,13 +160,13 @@ class Async(CommitPolicy):
     def __init__(self) -> None:
         super().__init__("flushed")
 
-    def waits(self, node: Node, lsn: int) -> bool:
+    def waits(self, node: Leader, lsn: int) -> bool:
         return False
 
-    def position(self, node: Node) -> int:
+    def position(self, node: Leader) -> int:
         return node.log.last_lsn
 
-    def confirmed_by(self, node: Node, lsn: int) -> list[str]:
+    def confirmed_by(self, node: Leader, lsn: int) -> list[str]:
         return []
 
     def describe(self) -> str:
@@ -184,10 +184,10 @@ class Sync(CommitPolicy):
         if self.k > len(names) - 1:
             raise ConfigError(f"k ({self.k}) is more than the {len(names) - 1} followers a leader can have")
 
-    def position(self, node: Node) -> int:
+    def position(self, node: Leader) -> int:
         return kth_highest(node.match.values(), self.k)
 
-    def confirmed_by(self, node: Node, lsn: int) -> list[str]:
+    def confirmed_by(self, node: Leader, lsn: int) -> list[str]:
         return sorted(f for f, at in node.match.items() if at >= lsn)
 
     def describe(self) -> str:
@@ -209,12 +209,12 @@ class Quorum(CommitPolicy):
         if self.k > len(names) - 1:
             raise ConfigError(f"k ({self.k}) is more than the {len(names) - 1} followers a leader can have")
 
-    def candidates(self, node: Node) -> list[str]:
+    def candidates(self, node: Leader) -> list[str]:
         if self.names is None:
             return super().candidates(node)
         return [n for n in self.names if n != node.name]
 
-    def position(self, node: Node) -> int:
+    def position(self, node: Leader) -> int:
         return kth_highest((stage_position(node, f, self.stage) for f in self.candidates(node)), self.k)
 
     def describe(self) -> str:
@@ -238,7 +238,7 @@ class First(CommitPolicy):
 
     listens = "before"  # a confirmation counts from a standby heard from now
 
-    def _start(self, node: Node) -> None:
+    def _start(self, node: Leader) -> None:
         self._heard: dict[str, float] = {}
         self._behind: set[str] = set()  # went silent: they count again once caught up
         self._epoch = node.epoch
@@ -276,11 +276,11 @@ class First(CommitPolicy):
                 return  # about another epoch: not streaming from us
         self._heard[src] = self._sim.now
 
-    def _fresh(self, node: Node) -> None:
+    def _fresh(self, node: Leader) -> None:
         if node.epoch != self._epoch:  # leading a new epoch: nobody heard from yet
             self._epoch, self._since, self._heard, self._behind = node.epoch, node.sim.now, {}, set()
 
-    def connected(self, node: Node) -> list[str]:
+    def connected(self, node: Leader) -> list[str]:
         """The listed standbys connected and streaming: heard from within ``timeout`` (all, early in a
         leadership), and, if one went silent before, caught up since (it has received every write waiting)."""
         self._fresh(node)
@@ -300,10 +300,10 @@ class First(CommitPolicy):
             out.append(n)
         return out
 
-    def candidates(self, node: Node) -> list[str]:
+    def candidates(self, node: Leader) -> list[str]:
         return self.connected(node)[: self.k]
 
-    def position(self, node: Node) -> int:
+    def position(self, node: Leader) -> int:
         sync = self.candidates(node)
         if len(sync) < self.k:
             return 0
@@ -337,17 +337,17 @@ class SemiSync(CommitPolicy):
 
     listens = "after"  # a replica that has just caught up switches waiting back on
 
-    def _start(self, node: Node) -> None:
+    def _start(self, node: Leader) -> None:
         self.on = True
         self._epoch = node.epoch
         self._target = 0  # while off: the position a replica must reach to switch back on
         self._timer = node.sim.timer(self._tick)
 
-    def _fresh(self, node: Node) -> None:
+    def _fresh(self, node: Leader) -> None:
         if node.epoch != self._epoch:
             self._epoch, self.on, self._target = node.epoch, True, 0
 
-    def waits(self, node: Node, lsn: int) -> bool:
+    def waits(self, node: Leader, lsn: int) -> bool:
         self._fresh(node)
         if not self.on:
             return False
@@ -355,15 +355,15 @@ class SemiSync(CommitPolicy):
             self._timer.set(self.timeout)
         return True
 
-    def position(self, node: Node) -> int:
+    def position(self, node: Leader) -> int:
         if not self.on:
             return node.log.last_lsn
         return kth_highest((stage_position(node, f, self.stage) for f in self.candidates(node)), self.k)
 
-    def confirmed_by(self, node: Node, lsn: int) -> list[str]:
+    def confirmed_by(self, node: Leader, lsn: int) -> list[str]:
         return super().confirmed_by(node, lsn) if self.on else []
 
-    def required(self, node: Node) -> int:
+    def required(self, node: Leader) -> int:
         return self.k if self.on else 0
 
     def _tick(self) -> None:
@@ -417,7 +417,7 @@ def _known(mine: list[str] | None, names: Sequence[str]) -> None:
         raise ConfigError(f"unknown standby {unknown[0]!r} in the commit policy; the nodes are {known}")
 
 
-def unbind(node: Node) -> None:
+def unbind(node: Leader) -> None:
     """Take ``node``'s chosen commit policy away: back to ``sync_replicas``."""
     node.set_commit(None)
 
