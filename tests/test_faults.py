@@ -1,7 +1,7 @@
 """Deterministic simulation testing: thousands of seeded fault schedules, and what each mode promises.
 
 ``REPLSIM_SCHEDULES`` sets how many schedules run per configuration: 1,000 by
-default, 10,000 in CI (``.ci/run``; about 25 minutes on 2 cores).
+default and in CI (``.ci/run``; 10,000 per configuration take about 50 minutes on 2 cores).
 A failure prints its seed and a minimal replay.
 Each configuration prints how many schedules it checked per second. The schedules
 carry the extra faults of ``replsim.dst.schedule`` (a client on the network with
