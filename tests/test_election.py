@@ -172,6 +172,20 @@ def test_one_automatic_failover_per_cluster():
         Elections(no_heartbeat)
 
 
+def test_majority_elections_and_a_chosen_commit_policy_are_refused_in_either_order():
+    from replsim.node.commit import Quorum
+
+    c = Cluster(leader="n1", followers=["n2", "n3"], heartbeat=0.05)
+    c.set_commit(Quorum(1))
+    with pytest.raises(ConfigError, match="commit='async' to keep the cluster's policy"):
+        Elections(c)
+    Elections(c, commit="async")  # the cluster's policy stays
+    assert c.node("n1").commit.describe() == Quorum(1).describe()
+    d, _ = cluster(n=3)
+    with pytest.raises(ConfigError, match="sync_replicas=1"):
+        d.set_commit(Quorum(1))
+
+
 def test_a_win_of_an_older_term_learned_late_does_not_move_the_clients():
     """n2 wins term 4 after n1 has won term 5 (a vote delayed on a jittery link): n1 stays the leader
     clients write to, and the record says which win came late (found by a fault schedule, seed 1860)."""
@@ -209,3 +223,25 @@ def test_time_to_elect_crashes_the_leader_of_the_moment_not_always_n1():
     assert c.leader != "n1" and c.node(c.leader).role == "leader"
     assert out.crashed == c.leader and out.seconds is not None and out.seconds < 10.0
     assert time_to_elect((0.15, 0.30), seed=0).crashed == "n1"  # a settled cluster: n1 still leads
+
+
+def test_a_slow_follower_answers_a_new_leader_at_once_so_check_quorum_keeps_it():
+    """Found by 10,000 schedules (seed 4936 of quorum with 5% loss): a follower that applies 50 ms an
+    entry holds a long queue of the old leader's stream when a new leader takes over. It checks the new
+    stream only once it has applied the queue, but it answers each message at once ("alive, in your
+    term"), as a standby answers keepalives; before, it said nothing for seconds, so the new leader heard
+    from no majority, stepped down, won again, and so on until the queue was applied."""
+    c = Cluster(leader="n1", followers=["n2", "n3"], delay=0.005, heartbeat=0.1, seed=3)
+    Elections(c, timeout=(0.3, 0.6))
+    c.set_stages("n3", apply=0.05)
+    for i in range(60):
+        c.write("k", i)  # n3 needs 3 s to apply them all
+    c.advance(0.05)
+    c.crash("n1")
+    c.advance(1.0)
+    new = c.leader
+    assert new == "n2" and c.node("n3").applied_by > c.now + 1.0  # n3 is still working off its queue
+    c.advance(4.0)
+    steps = [e for e in c.history.events if e.kind == "step down"]
+    assert steps == [] and c.leader == new and c.node("n3").leader == new
+    assert c.node("n3").lsn == c.node(new).lsn

@@ -143,11 +143,6 @@ def check_time_order(history: History) -> list[str]:
     return bad
 
 
-def holds_received(node: Node, lsn: int, epoch: int) -> bool:
-    """Has ``node`` the entry (lsn, epoch) in its log, or received and waiting to be applied?"""
-    return node.holds_received(lsn, epoch)
-
-
 class AckWatch:
     """Checks what a commit policy promises, as writes are acknowledged and outcomes settle; one watch
     for every policy (``Sync(k)`` of ``sync_replicas=k`` included).
@@ -156,8 +151,8 @@ class AckWatch:
       counted by the leader's policy have confirmed it (none needed once semi-sync has
       fallen back), and each of them holds it, received or applied, or held it until a
       promotion it had no part in took it away while the confirmation was on its way.
-      With ``strict=True`` (the default when the policy waits for every follower to apply
-      it), every other node still holds it at that moment.
+      With ``strict=True`` (the default when the policy promises it:
+      ``CommitPolicy.promises_all``), every other node still holds it at that moment.
     - An outcome, once settled, never changes.
     - After the run (:meth:`check`): an acknowledged write missing from the final leader
       was lost to the promotion of a node that had not confirmed it (:meth:`lost_to`).
@@ -203,10 +198,9 @@ class AckWatch:
         for f in who:
             # it holds it now, or held it and lost it since to a promotion of a node that lacked it
             # (its confirmation was true when sent: a leader cannot know what happened after)
-            if not holds_received(nodes[f], lsn, epoch) and not (entry and has_held(tracks[f], entry)):
+            if not nodes[f].holds_received(lsn, epoch) and not (entry and has_held(tracks[f], entry)):
                 self.violations.append(f"{op!r}: {f} counted as confirming it, but never had it")
-        strict = self.strict if self.strict is not None else policy.stage == "applied" and k >= len(nodes) - 1
-        if strict:
+        if self.strict if self.strict is not None else policy.promises_all(len(nodes)):
             lacking = [n for n, node in nodes.items() if n != op.node and not node.log.holds(lsn, epoch)]
             if lacking:
                 self.violations.append(

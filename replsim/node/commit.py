@@ -146,6 +146,11 @@ class CommitPolicy:
         """The standbys whose confirmations of ``lsn`` count now (sorted)."""
         return sorted(f for f in self.candidates(node) if stage_position(node, f, self.stage) >= lsn)
 
+    def promises_all(self, nodes: int) -> bool:
+        """Does a write acknowledged under this policy stand applied on every other node of a cluster of
+        ``nodes`` (it waits for all of them to apply it)?"""
+        return self.stage == "applied" and self.k >= nodes - 1
+
     def describe(self) -> str:
         """The setting in words, like a database's configuration."""
         raise NotImplementedError
@@ -336,6 +341,9 @@ class SemiSync(CommitPolicy):
             raise ConfigError(f"k ({self.k}) is more than the {len(names) - 1} followers a leader can have")
 
     listens = "after"  # a replica that has just caught up switches waiting back on
+
+    def promises_all(self, nodes: int) -> bool:
+        return False  # after a timeout it acknowledges without anyone
 
     def _start(self, node: Leader) -> None:
         self.on = True

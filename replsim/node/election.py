@@ -93,6 +93,12 @@ class Elections:
                 f"the leader's heartbeat ({hb!r} s) must be shorter than the lowest election timeout "
                 f"({low:g} s): otherwise followers time out while the leader is fine"
             )
+        chosen = getattr(cluster, "_commit", None)
+        if commit == "majority" and chosen is not None:
+            raise ConfigError(
+                f"the cluster already waits for {chosen.describe()}; elections with commit='majority' "
+                "set their own rule. Pass commit='async' to keep the cluster's policy"
+            )
         if not isinstance(check_quorum, bool):
             raise ConfigError(f"check_quorum must be True or False, got {check_quorum!r}")
         if vote is not None and not callable(vote):

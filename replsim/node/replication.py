@@ -22,7 +22,9 @@ Messages (kind, then the fields after the sender's name):
   send what follows ``lsn``" (a request, never counted).
 - ``confirm(epoch, lsn, flushed)``: follower -> leader, sent only by a follower with
   stages (``set_stages``): "I have received (``flushed``: and flushed) your stream up
-  to ``lsn``", before it applies it; ``ack`` then says it has applied it.
+  to ``lsn``", before it applies it; ``ack`` then says it has applied it. It also
+  answers each append it cannot confirm yet at once, with what it has confirmed so
+  far (0: nothing yet): "alive, in your epoch".
 - ``stale(epoch)``: to an old leader, "a newer epoch exists" (fencing).
 - ``snapshot(epoch, lsn, base_epoch, history, data)``: leader -> follower, a copy
   of the whole store at ``lsn`` (``pg_basebackup``), after which streaming resumes.

@@ -9,7 +9,11 @@ has applied, so a busy follower's readers fall behind while its disk is up to da
 
 It confirms only the next entries of the stream it has already checked in this
 epoch (the same rule as ``ack``); anything else waits its turn, unconfirmed, and is
-checked when applied. Everything received is kept through a crash (a process crash:
+checked when applied. It still answers every message at once, as a standby answers
+keepalives: a ``confirm`` of what it has checked so far (0 when nothing), which tells
+a leader checking its quorum that it is alive, however long applying takes. What
+waits from an epoch it has since left (it voted in a later term) is refused at once,
+as it would be once applied. Everything received is kept through a crash (a process crash:
 the operating system has it) and applied before a promotion, as PostgreSQL replays all
 the WAL it received before it is promoted.
 """
@@ -89,9 +93,11 @@ class Stages:
             self.host.dead_letter(self.name, "append", src)
             return
         inbox = self._inbox
+        if inbox and inbox[0][1] < self.epoch:
+            self._purge()
         tail = self._tail if inbox else self.log.last_lsn
         ours = src == self._stream and epoch == self.epoch  # the stream checked in this epoch
-        if not inbox and not entries:
+        if (not inbox and not entries) or epoch < self.epoch:
             self.on_append(src, epoch, prev_lsn, prev_epoch, entries, history)  # nothing to wait for
             return
         sim = self.sim
@@ -106,8 +112,13 @@ class Stages:
             self._tail = last
             self.send(src, "confirm", (self.name, epoch, last, False), HEADER)
             sim.at(due, self._flushed, src, epoch, last)
-        elif not (ours and not entries):  # a heartbeat of our stream changes nothing we know
-            self._tail = None  # known again once the inbox is empty
+        else:
+            if not (ours and not entries):  # a heartbeat of our stream changes nothing we know
+                self._tail = None  # known again once the inbox is empty
+            # answer at once, however long applying takes, as a standby answers a keepalive: "alive, in
+            # your epoch" (a leader's check-quorum counts it), with no position it has not checked
+            checked = tail if ours and tail is not None else 0
+            self.send(src, "confirm", (self.name, epoch, checked, False), HEADER)
         # only entries beyond those already held or waiting take time to apply (a resend repeats some)
         top = self._top if inbox else self.log.last_lsn
         fresh = len(entries) if not ours else sum(e.lsn > top for e in entries)
@@ -120,6 +131,29 @@ class Stages:
         # at an absolute time: ``now + (done - now)`` can round below an earlier message's time
         self._apply_due = done = max(due, self._apply_due, now) + self.apply_time * fresh
         sim.at(done, self._apply_next, msg)
+
+    def _purge(self) -> None:
+        """This node has since taken on a later epoch (a vote): refuse what waits from earlier ones now,
+        as it would once applied, and apply the rest sooner."""
+        epoch, sim = self.epoch, self.sim
+        waiting = list(self._inbox)
+        keep = [m for m in waiting if m[1] >= epoch]
+        for m in waiting:
+            if m[1] < epoch:
+                self.on_append(*m)  # "stale": a newer epoch exists
+        self._inbox.clear()
+        self._inbox.extend(keep)
+        due = max(self._flush_due, sim.now)
+        top = self.log.last_lsn
+        for m in keep:  # each still applied in turn, by an event of its own
+            entries = m[4]
+            due += self.apply_time * sum(e.lsn > top for e in entries)
+            if entries:
+                top = max(top, entries[-1].lsn)
+            sim.at(due, self._apply_next, m)
+        self._apply_due, self._top, self._tail = due, top, None
+        if keep:
+            self._find_tail()
 
     def _flushed(self, src: str, epoch: int, lsn: int) -> None:
         if self.up and epoch == self.epoch and src == self.leader:
