@@ -692,7 +692,7 @@ print(faults.table(reports))
 #   **none** with majority elections and majority commit.
 # - **Diverged after healing**: only the naive design leaves nodes diverged; the others repair themselves.
 #
-# The test suite runs 1,000 schedules of this kind for each design on every change (10,000 when asked),
+# The test suite runs 10,000 shorter schedules of this kind for each design on every change (in CI),
 # and checks that the checkers are not blind: it plants bugs (a node that votes twice in a term, a voter that does not
 # compare logs, a leader that acknowledges before a majority holds a write) and the same checks must find
 # them.

@@ -1,7 +1,7 @@
 """Deterministic simulation testing: thousands of seeded fault schedules, and what each mode promises.
 
-``REPLSIM_SCHEDULES`` sets how many schedules run per configuration: 1,000 by
-default and in CI (``.ci/run``; 10,000 per configuration take about 50 minutes on 2 cores).
+``REPLSIM_SCHEDULES`` sets how many schedules run per configuration: 10,000 in CI
+(``.ci/run``; about 20 minutes for the 14 configurations on 2 cores), 1,000 otherwise.
 A failure prints its seed and a minimal replay.
 Each configuration prints how many schedules it checked per second. The schedules
 carry the extra faults of ``replsim.dst.schedule`` (a client on the network with
@@ -33,9 +33,15 @@ from replsim.node.replication import HEADER, Node
 pytestmark = pytest.mark.slow  # `make quick` leaves these out; `make test` and CI run them
 
 SCHEDULES = int(os.environ.get("REPLSIM_SCHEDULES", "1000"))
-CONFIGS = [Config(mode=m, loss=loss) for m in ("async", "one", "all") for loss in (0.0, 0.05)]
-CONFIGS += [Config(mode=m, loss=0.05) for m in POLICY_MODES]  # commit policies, with followers' stages
-CONFIGS += [Config(mode="majority", design="fencing", loss=0.05)]  # a failover monitor, majority commit
+SWEEP = {"duration": 4.0, "rate": 10.0}
+"""The sweep's schedules: the same draws as the default ones, squeezed into 4 seconds of faults, with
+the clients writing 10 a second (not 10, 20 or 40). On 200 seeds, with each of 14 bugs planted back in
+turn, they caught about as many bugs per schedule as the default schedules for 2.3 to 3 times less
+CPU, so more per CPU-second for 13 of the 14 (the other, 1 in 200 against 0, too rare to compare).
+The planted-bug tests below run the default schedules."""
+CONFIGS = [Config(mode=m, loss=loss, **SWEEP) for m in ("async", "one", "all") for loss in (0.0, 0.05)]
+CONFIGS += [Config(mode=m, loss=0.05, **SWEEP) for m in POLICY_MODES]  # commit policies, followers' stages
+CONFIGS += [Config(mode="majority", design="fencing", loss=0.05, **SWEEP)]  # a monitor, majority commit
 
 
 def _explore_chunk(args):
@@ -73,7 +79,7 @@ def _passed(results, label):
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c.design}-{c.mode}-loss{c.loss:g}")
 def test_no_schedule_breaks_a_promise(config):
     acked, lost = _passed(_explore(config), f"{config.mode}, loss {config.loss}")
-    assert acked > 50 * SCHEDULES  # the schedules do write
+    assert acked > 40 * SCHEDULES  # the schedules do write
     if config.mode == "all":
         assert lost == 0
     else:
@@ -89,7 +95,7 @@ def test_majority_elections_keep_their_promises(loss):
     """Quorum elections with majority commit: never two leaders in one term, no write acknowledged
     by a majority ever lost (at each election and at the end), logs match, every node converges on
     its own after the network heals (nobody rejoins anything by hand)."""
-    results = _explore(Config(design="quorum", loss=loss))
+    results = _explore(Config(design="quorum", loss=loss, **SWEEP))
     acked, lost = _passed(results, f"quorum, loss {loss}")
     assert acked > 30 * SCHEDULES and lost == 0
     assert _found(results, "two leaders in one term") == 0
@@ -103,7 +109,7 @@ def test_a_failover_monitor_splits_the_brain_and_loses_writes_counted_exactly(de
     operations and the final leader's log alone. Without fencing the old leader stays diverged.
     (The faults lesson 6 tabulates: without heartbeats, rebuilds or slow followers, which need an operator
     whatever the design; the configuration with them is in test_no_schedule_breaks_a_promise.)"""
-    results = _explore(Config(design=design, clients=False, stages=False, idle=False))
+    results = _explore(Config(design=design, clients=False, stages=False, idle=False, **SWEEP))
     _, lost = _passed(results, design)
     assert [seed for r in results for seed in r[5]] == []  # the two counts agree on every seed
     assert lost > 0
