@@ -145,6 +145,42 @@ def test_a_schedule_is_made_from_its_seed_alone():
     assert old.client is None and old.heartbeat == 0.1 and not old.stages
 
 
+def test_every_action_falls_within_the_faults_time():
+    """A pair of actions (a promotion and another at once; a restart and the repointings) drawn at the
+    very end once ran past the schedule's end, and the run stopped with an error: seed 9649 of the
+    sweep's schedules, 15368 of both kinds."""
+    for config in (Config(), Config(**SWEEP)):
+        late = [
+            s for s in [9649, 15368, *range(1000)] if generate(s, config).actions[-1].time > config.duration
+        ]
+        assert late == []
+    assert run(generate(9649, Config(**SWEEP))).violations == []
+
+
+def test_a_node_rebuilt_from_a_copy_the_new_leader_never_had_rightly_needs_another():
+    """Seeds 5336, 6840 and 9463 of the sweep: n2 is rebuilt from n1's copy at lsn 20, then n3, cut off
+    at lsn 10, is promoted. n2's copy holds writes n3 never had, so n2 must be rebuilt again; the check
+    took it for a false claim, because n3's log had no entry of its own epoch yet."""
+    from replsim import Cluster
+    from replsim.dst.run import check_rebuilds_needed
+
+    c = Cluster(leader="n1", followers=["n2", "n3"], delay=0.005, heartbeat=0.1)
+    for i in range(10):
+        c.write("k", i)
+    c.advance(0.1)
+    c.partition(["n3"], ["n1", "n2"])
+    for i in range(10):
+        c.write("k", 10 + i)
+    c.advance(0.1)
+    c.rebuild("n2")
+    c.advance(0.1)
+    c.promote("n3")
+    c.heal()
+    c.advance(0.5)
+    assert (c.node("n2").log.base, c.node("n3").lsn, c.node("n2").needs_rebuild) == (20, 10, 20)
+    assert check_rebuilds_needed(c) == []
+
+
 FINGERPRINT = """
 import hashlib, sys
 from replsim.faults import Config, generate, run

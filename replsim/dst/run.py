@@ -137,7 +137,11 @@ def check_rebuilds_needed(cluster: Cluster) -> list[str]:
             continue
         mine, theirs = node.log, lead.log
         behind_base = node.lsn < theirs.base
-        differs = mine.base > 0 and epoch_at(mine.history, mine.base) != epoch_at(theirs.history, mine.base)
+        # its base holds what the leader lacks (the leader ends before it), or holds in another epoch
+        differs = mine.base > 0 and (
+            mine.base > theirs.last_lsn
+            or epoch_at(mine.history, mine.base) != epoch_at(theirs.history, mine.base)
+        )
         if not (behind_base or differs):
             bad.append(f"{n} says it needs a rebuild, but the leader {lead.name} holds all it lacks")
     return bad

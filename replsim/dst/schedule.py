@@ -293,11 +293,11 @@ def _extras(
             t = round(rng.uniform(0.05, config.duration), 3)
             actions.append(Action(t, "rebuild", (rng.choice(names),)))
         if rng.random() < 0.5:  # an operator promotes one node, then at once another: announcements in flight
-            t = round(rng.uniform(0.05, config.duration), 3)
+            t = min(round(rng.uniform(0.05, config.duration), 3), config.duration - 0.001)  # both in time
             first, second = rng.sample(names, 2)
             actions += [Action(t, "promote", (first,)), Action(round(t + 0.0005, 4), "promote", (second,))]
         if rng.random() < 0.5:  # a node restarts, and at once the operator repoints every other one
-            t = round(rng.uniform(0.05, config.duration), 3)
+            t = min(round(rng.uniform(0.05, config.duration), 3), config.duration - 0.001)
             back = rng.choice(names)
             actions.append(Action(t, "recover", (back,)))
             actions += [Action(round(t + 0.0005, 4), "rejoin", (n,)) for n in names if n != back]
