@@ -13,6 +13,17 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+SUMMARY: list[str] = []
+"""Lines a test leaves for the end of the run (pytest shows a passing test's prints only with ``-s``)."""
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if SUMMARY:
+        terminalreporter.section("fault schedules")
+        for line in SUMMARY:
+            terminalreporter.write_line(line)
+
+
 def require(ok: bool, reason: str) -> None:
     """Skip the test with ``reason`` when ``ok`` is false; in CI (CI=true) fail instead.
 

@@ -3,7 +3,7 @@
 ``REPLSIM_SCHEDULES`` sets how many schedules run per configuration: 10,000 in CI
 (``.ci/run``; about 20 minutes for the 14 configurations on 2 cores), 1,000 otherwise.
 A failure prints its seed and a minimal replay.
-Each configuration prints how many schedules it checked per second. The schedules
+The run ends with how many schedules each configuration checked per second. The schedules
 carry the extra faults of ``replsim.dst.schedule`` (a client on the network with
 retries and idempotency keys, followers with stages and backlogs, no heartbeats,
 rebuilds, repointing with messages in flight, configuration in a random order).
@@ -22,6 +22,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
+from conftest import SUMMARY
 
 from replsim.dst.schedule import NO_HANDS
 from replsim.engine.sim import Simulator
@@ -58,9 +59,9 @@ def _explore(config):
     with ProcessPoolExecutor(workers) as pool:
         results = list(pool.map(_explore_chunk, chunks))
     took = time.perf_counter() - start
-    print(
-        f"{config.design}, {config.mode}, loss {config.loss}: "
-        f"{SCHEDULES / took:.0f} schedules/s on {workers} workers"
+    SUMMARY.append(
+        f"{config.design}, {config.mode}, loss {config.loss:g}: {SCHEDULES} schedules in {took:.0f} s, "
+        f"{SCHEDULES / took:.0f}/s on {workers} workers"
     )
     return results
 

@@ -293,11 +293,11 @@ def _extras(
             t = round(rng.uniform(0.05, config.duration), 3)
             actions.append(Action(t, "rebuild", (rng.choice(names),)))
         if rng.random() < 0.5:  # an operator promotes one node, then at once another: announcements in flight
-            t = min(round(rng.uniform(0.05, config.duration), 3), config.duration - 0.001)  # both in time
+            t = _pair_time(rng, config.duration)
             first, second = rng.sample(names, 2)
             actions += [Action(t, "promote", (first,)), Action(round(t + 0.0005, 4), "promote", (second,))]
         if rng.random() < 0.5:  # a node restarts, and at once the operator repoints every other one
-            t = min(round(rng.uniform(0.05, config.duration), 3), config.duration - 0.001)
+            t = _pair_time(rng, config.duration)
             back = rng.choice(names)
             actions.append(Action(t, "recover", (back,)))
             actions += [Action(round(t + 0.0005, 4), "rejoin", (n,)) for n in names if n != back]
@@ -320,6 +320,11 @@ def _extras(
     if config.idle and config.design != "quorum" and rng.random() < 0.4:
         extra["heartbeat"] = None
     return actions, stages, extra
+
+
+def _pair_time(rng: random.Random, duration: float) -> float:
+    """When a pair of actions 0.5 ms apart starts: early enough that both happen within ``duration``."""
+    return min(round(rng.uniform(0.05, duration), 3), duration - 0.001)
 
 
 def policy(code: str) -> CommitPolicy:
